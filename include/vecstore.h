@@ -1,0 +1,350 @@
+/*
+ * vecstore.h — the public interface of VecStore, an embeddable vector database.
+ *
+ * This header is the specification. Everything a program (the CLI, the server, the
+ * Python binding, a user's application) can do with a store is declared here; nothing
+ * else is exported from libvecstore.
+ *
+ * MODEL
+ *   A store is a directory. It holds named collections. A collection has a schema (one
+ *   or more named dense vector fields, each with a dimension and a metric) and holds
+ *   points. A point has an id (an unsigned 64-bit integer or a UTF-8 string of 1..256
+ *   bytes), one float32 vector per vector field, and a JSON object payload.
+ *
+ * CONVENTIONS
+ *   - Every function that can fail returns an int: VS_OK (0) or a negative VS_E* code.
+ *     vs_errstr(rc) gives static text for a code; vs_store_errmsg()/vs_coll_errmsg()
+ *     give the specific message of the last failure on that handle (kept in a fixed
+ *     buffer inside the handle, so even an out-of-memory failure has a message).
+ *   - Constructors take an out-pointer; destructors accept NULL.
+ *   - Input pointers are borrowed for the duration of the call only: the library copies
+ *     what it keeps. Returned pointers say how long they live.
+ *   - Options structs are filled with defaults by their *_init() function first, so
+ *     fields can be added in later versions without breaking callers.
+ *
+ * THREADS
+ *   All handles are thread-safe. Any number of threads may query a collection while one
+ *   writes; writes to one collection are applied in a single total order (the WAL order).
+ *   The error message of a handle belongs to the last failed call on that handle; threads
+ *   that want their own messages open their own handles (cheap: opening the same store
+ *   path twice in one process shares one underlying store).
+ */
+#ifndef VECSTORE_H
+#define VECSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VS_BUILDING_LIBRARY)
+#define VS_API __attribute__((visibility("default")))
+#else
+#define VS_API
+#endif
+
+#define VS_VERSION_MAJOR 0
+#define VS_VERSION_MINOR 1
+#define VS_VERSION_PATCH 0
+#define VS_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- errors ---- */
+
+/* X(name, value, default text). Codes are stable: new ones are appended. */
+#define VS_ERRNO_MAP(X)                                                          \
+    X(OK, 0, "ok")                                                               \
+    X(EINVAL, -1, "invalid argument")                                            \
+    X(ENOMEM, -2, "out of memory")                                               \
+    X(EDIM, -3, "vector dimension mismatch")                                     \
+    X(EVALUE, -4, "vector holds NaN or infinity")                               \
+    X(EID, -5, "invalid point id")                                               \
+    X(EJSON, -6, "invalid JSON")                                                 \
+    X(EFILTER, -7, "invalid filter")                                             \
+    X(ENOTFOUND, -8, "not found")                                                \
+    X(EEXIST, -9, "already exists")                                              \
+    X(ECORRUPT, -10, "data is corrupt")                                          \
+    X(EIO, -11, "i/o error")                                                     \
+    X(ENOSPC, -12, "no space left on device")                                    \
+    X(EBUSY, -13, "store is locked by another process")                          \
+    X(EREADONLY, -14, "store is open read-only")                                 \
+    X(EVERSION, -15, "unsupported format version")                               \
+    X(ENOTSTORE, -16, "not a vecstore store")                                    \
+    X(EFATAL, -17, "store failed earlier and must be reopened")                  \
+    X(EUNSUPPORTED, -18, "not supported in this build")                          \
+    X(ERANGE, -19, "value out of range")                                         \
+    X(ENAME, -20, "invalid name")                                                \
+    X(EFORMAT, -21, "bad file format")
+
+enum vs_error {
+#define VS__ERR_ENUM(name, val, text) VS_##name = (val),
+    VS_ERRNO_MAP(VS__ERR_ENUM)
+#undef VS__ERR_ENUM
+};
+
+/* Static text for a code; never NULL (unknown codes give "unknown error"). */
+VS_API const char *vs_errstr(int rc);
+/* Symbolic name of a code ("VS_EDIM"); never NULL. */
+VS_API const char *vs_errname(int rc);
+
+/* ----------------------------------------------------------- version ------ */
+
+VS_API const char *vs_version(void);
+
+/* ----------------------------------------------------------- limits ------- */
+
+#define VS_DIM_MIN 1
+#define VS_DIM_MAX 65536
+#define VS_ID_STR_MAX 256          /* bytes of a string id */
+#define VS_NAME_MAX 64             /* bytes of a collection or field name */
+#define VS_FIELDS_MAX 16           /* vector fields per collection */
+#define VS_K_MAX 100000            /* largest k (limit) of one query */
+#define VS_BATCH_MAX 1000000       /* points in one upsert/delete/get batch */
+#define VS_PAYLOAD_MAX (16u << 20) /* bytes of one point's JSON payload */
+
+/* ----------------------------------------------------------- ids ---------- */
+
+enum vs_id_kind { VS_ID_NUM = 1, VS_ID_STR = 2 };
+
+/* A point id. For VS_ID_STR, str points at len bytes of UTF-8 (not necessarily
+ * NUL-terminated), 1 <= len <= VS_ID_STR_MAX. Ids returned by the library point into
+ * the result that returned them and live as long as it. */
+typedef struct vs_id {
+    int kind;     /* enum vs_id_kind */
+    uint64_t num; /* VS_ID_NUM */
+    const char *str;
+    uint32_t len; /* VS_ID_STR */
+} vs_id;
+
+static inline vs_id vs_id_num(uint64_t n) {
+    vs_id id = {VS_ID_NUM, n, NULL, 0};
+    return id;
+}
+VS_API vs_id vs_id_str(const char *nul_terminated);
+
+/* ------------------------------------------------------- store ------------ */
+
+typedef struct vs_store vs_store;
+typedef struct vs_coll vs_coll;
+typedef struct vs_schema vs_schema;
+typedef struct vs_result vs_result;
+
+enum vs_fsync {
+    VS_FSYNC_ALWAYS = 0, /* an acknowledged write is on disk (group commit) */
+    VS_FSYNC_BATCH = 1,  /* the WAL is synced every fsync_interval_ms */
+    VS_FSYNC_OFF = 2     /* left to the OS */
+};
+
+#define VS_FSYNC_INTERVAL_DEFAULT 50
+#define VS_FSYNC_INTERVAL_MIN 1
+#define VS_FSYNC_INTERVAL_MAX 60000
+#define VS_FLUSH_BYTES_DEFAULT (64u << 20)
+#define VS_FLUSH_BYTES_MIN (64u << 10)
+#define VS_FLUSH_BYTES_MAX (4096ull << 20)
+
+typedef struct vs_store_options {
+    int read_only;                /* open without the write lock; sees last durable state */
+    int create_if_missing;        /* default 1 */
+    int fsync;                    /* enum vs_fsync, default VS_FSYNC_ALWAYS */
+    uint32_t fsync_interval_ms;   /* for VS_FSYNC_BATCH */
+    uint64_t flush_bytes;         /* mutable segment size that triggers a flush */
+    int background;               /* background flush/compaction thread, default 1 */
+    uint32_t compact_min_segments; /* merge when a collection has more sealed segments */
+} vs_store_options;
+
+VS_API void vs_store_options_init(vs_store_options *opt);
+
+/* Opens (or creates, if missing or empty and create_if_missing) the store at path.
+ * A second open of the same path in one process shares the store. Another process
+ * holding the store for writing makes this fail with VS_EBUSY unless read_only.
+ * On failure *out is NULL and, if errmsg/errmsg_len are given, a message is copied. */
+VS_API int vs_store_open(const char *path, const vs_store_options *opt, vs_store **out,
+                         char *errmsg, size_t errmsg_len);
+/* Closes the handle; the store closes (WAL synced) when its last handle closes. */
+VS_API void vs_store_close(vs_store *s);
+VS_API const char *vs_store_errmsg(const vs_store *s);
+
+/* Collection names: 1..VS_NAME_MAX bytes of [A-Za-z0-9_.-], not starting with '.'. */
+VS_API int vs_store_list(vs_store *s, char ***names, size_t *n); /* free with vs_strlist_free */
+VS_API void vs_strlist_free(char **names, size_t n);
+VS_API int vs_store_drop(vs_store *s, const char *name);
+
+/* ------------------------------------------------------ schema ------------ */
+
+enum vs_metric { VS_METRIC_COSINE = 0, VS_METRIC_L2 = 1, VS_METRIC_DOT = 2 };
+enum vs_dtype { VS_DTYPE_F32 = 0 };
+enum vs_index_kind { VS_INDEX_FLAT = 0 };
+
+VS_API int vs_schema_new(vs_schema **out);
+VS_API void vs_schema_free(vs_schema *sc);
+/* Adds a dense vector field. name may be "" for the single unnamed default field. */
+VS_API int vs_schema_add_vector(vs_schema *sc, const char *name, uint32_t dim, int metric);
+/* "cosine" | "l2" | "dot" (also Qdrant's "Cosine", "Euclid", "Dot"); -1 if unknown. */
+VS_API int vs_metric_parse(const char *s);
+VS_API const char *vs_metric_name(int metric);
+
+VS_API int vs_coll_create(vs_store *s, const char *name, const vs_schema *sc);
+VS_API int vs_coll_open(vs_store *s, const char *name, vs_coll **out);
+VS_API void vs_coll_close(vs_coll *c);
+VS_API const char *vs_coll_errmsg(const vs_coll *c);
+
+typedef struct vs_field_info {
+    char name[VS_NAME_MAX + 1];
+    uint32_t dim;
+    int metric;
+    int dtype;
+    int index;
+} vs_field_info;
+
+typedef struct vs_coll_info {
+    uint64_t points;           /* live points */
+    uint64_t deleted;          /* tombstoned rows not yet compacted */
+    uint32_t segments;         /* sealed segments */
+    uint64_t mutable_points;   /* rows in the mutable segment */
+    uint64_t last_lsn;         /* last applied WAL sequence number */
+    uint64_t checkpoint_lsn;   /* everything <= this is in sealed segments */
+    uint64_t wal_bytes;
+    uint64_t disk_bytes;
+    uint64_t memory_bytes;
+    uint32_t n_fields;
+    vs_field_info fields[VS_FIELDS_MAX];
+} vs_coll_info;
+
+VS_API int vs_coll_info_get(vs_coll *c, vs_coll_info *info);
+
+/* ------------------------------------------------------ writes ------------ */
+
+/* One column of vectors: n rows of dim floats, row-major, for the named field
+ * (NULL or "" for the default field). */
+typedef struct vs_vectors {
+    const char *field;
+    const float *data;
+    uint32_t dim;
+} vs_vectors;
+
+typedef struct vs_upsert_batch {
+    size_t n;                     /* points */
+    const vs_id *ids;             /* n ids; a repeated id in one batch: the last wins */
+    const vs_vectors *vectors;    /* one column per vector field of the schema */
+    size_t n_vectors;
+    const char *const *payloads;  /* NULL, or n JSON object texts (an entry may be NULL = {}) */
+    const size_t *payload_lens;   /* NULL = the payloads are NUL-terminated */
+} vs_upsert_batch;
+
+/* Inserts or replaces points. All-or-nothing: the batch is validated (ids, dimensions,
+ * NaN/Inf, JSON) before anything is written. Returns once durable per the fsync policy. */
+VS_API int vs_upsert(vs_coll *c, const vs_upsert_batch *b);
+
+/* Deletes points by id; ids that do not exist are ignored. *deleted (may be NULL)
+ * receives how many existed. */
+VS_API int vs_delete(vs_coll *c, const vs_id *ids, size_t n, uint64_t *deleted);
+
+enum vs_payload_op {
+    VS_PAYLOAD_SET = 0,       /* merge the object's keys into the payload */
+    VS_PAYLOAD_OVERWRITE = 1, /* replace the payload by the object */
+    VS_PAYLOAD_DELETE = 2,    /* json is an array of top-level keys to remove */
+    VS_PAYLOAD_CLEAR = 3      /* json ignored; payload becomes {} */
+};
+/* Updates the payload of existing points; missing ids are ignored (*updated says how
+ * many were found, may be NULL). */
+VS_API int vs_set_payload(vs_coll *c, const vs_id *ids, size_t n, int op, const char *json,
+                          uint64_t *updated);
+
+/* Seals the mutable segment into an immutable one and checkpoints the WAL. */
+VS_API int vs_coll_flush(vs_coll *c);
+/* Merges sealed segments and purges deleted points. Readers are not blocked. */
+VS_API int vs_coll_compact(vs_coll *c);
+
+/* ------------------------------------------------------ reads ------------- */
+
+/* A result holds one or more groups of rows (one group per query of a batch; one
+ * group for get/scroll). Everything it points at lives until vs_result_free. */
+VS_API size_t vs_result_groups(const vs_result *r);
+VS_API size_t vs_result_rows(const vs_result *r, size_t group);
+VS_API vs_id vs_result_id(const vs_result *r, size_t group, size_t row);
+VS_API float vs_result_score(const vs_result *r, size_t group, size_t row);
+/* Compact JSON text of the payload (NUL-terminated), or NULL if not requested. */
+VS_API const char *vs_result_payload(const vs_result *r, size_t group, size_t row);
+/* The stored vector of field fi (schema order), or NULL if not requested. For cosine
+ * fields the stored vector is the normalised one. */
+VS_API const float *vs_result_vector(const vs_result *r, size_t group, size_t row, size_t fi,
+                                     uint32_t *dim);
+/* For scroll: the id to pass as offset for the next page; 0 when there is none. */
+VS_API int vs_result_next(const vs_result *r, vs_id *next);
+VS_API void vs_result_free(vs_result *r);
+
+enum vs_with {
+    VS_WITH_PAYLOAD = 1,
+    VS_WITH_VECTOR = 2
+};
+
+/* Gets points by id, in the order asked; missing ids are skipped. */
+VS_API int vs_get(vs_coll *c, const vs_id *ids, size_t n, int with, vs_result **out);
+
+/* Counts live points, optionally matching a filter (JSON, see vs_query). */
+VS_API int vs_count(vs_coll *c, const char *filter_json, uint64_t *count);
+
+/* Pages through all points in id order (numeric ids ascending, then string ids in byte
+ * order). offset NULL starts at the beginning; the page holds the points with id >=
+ * offset. Stable under concurrent writes: a point present throughout is seen once. */
+VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char *filter_json,
+                     int with, vs_result **out);
+
+#define VS_QUERY_EXACT 1u   /* force exact search even when an index exists */
+
+typedef struct vs_query {
+    const char *field;      /* vector field; NULL or "" = the only/default field */
+    const float *vectors;   /* nq query vectors, row-major */
+    size_t nq;              /* default 1 */
+    uint32_t dim;           /* dimension of each query vector */
+    uint32_t k;             /* 1..VS_K_MAX, default 10 */
+    uint32_t offset;        /* skip the first offset hits (pagination) */
+    const char *filter;     /* NULL, or a filter in Qdrant's JSON structure */
+    int with;               /* VS_WITH_* bits; default VS_WITH_PAYLOAD */
+    int has_threshold;      /* when set, drop hits worse than score_threshold */
+    float score_threshold;
+    uint32_t flags;         /* VS_QUERY_* */
+} vs_query;
+
+VS_API void vs_query_init(vs_query *q);
+
+/* Top-k nearest points to each query vector. Scores are the metric's natural value:
+ * l2 → Euclidean distance (ascending), cosine and dot → similarity (descending).
+ * Filter (subset; the full language arrives with the filtering module):
+ *   {"must":[C…], "should":[C…], "must_not":[C…]}   all / any / none
+ *   C = {"key":"a.b", "match":{"value":V}} | {"key":"a","range":{"gt"|"gte"|"lt"|"lte":N}}
+ *     | a nested filter object. */
+VS_API int vs_query_run(vs_coll *c, const vs_query *q, vs_result **out);
+
+/* ------------------------------------------------------ snapshots --------- */
+
+/* Writes a consistent snapshot of the collection (writes may go on) to one archive file,
+ * written to a temporary name and renamed when complete. */
+VS_API int vs_coll_snapshot(vs_coll *c, const char *archive_path);
+/* Restores a collection from an archive under name (NULL = the name it was saved as).
+ * The archive is verified before anything is created; the name must not exist. */
+VS_API int vs_store_restore(vs_store *s, const char *archive_path, const char *name);
+
+/* ------------------------------------------------------ check ------------- */
+
+enum vs_check_level { VS_CHECK_OK = 0, VS_CHECK_NOTE = 1, VS_CHECK_ERROR = 2 };
+typedef void (*vs_check_cb)(void *ctx, int level, const char *file, const char *msg);
+/* Verifies every checksum of a store offline (read-only; a store open for writing
+ * elsewhere may be checked). A torn WAL tail is a NOTE (recoverable), not an error.
+ * Returns VS_OK if no ERROR was reported, VS_ECORRUPT otherwise (or another code
+ * if the store could not be read at all). */
+VS_API int vs_store_check(const char *path, vs_check_cb cb, void *ctx);
+
+/* ------------------------------------------------------ misc -------------- */
+
+/* Name of the distance kernel in use: "scalar", "avx2", "avx512". VS_SIMD=scalar|avx2|
+ * avx512 in the environment forces a path (falling back when the CPU lacks it). */
+VS_API const char *vs_simd_name(void);
+/* Frees memory the library returned (e.g. JSON texts). */
+VS_API void vs_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VECSTORE_H */
