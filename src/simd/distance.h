@@ -37,11 +37,17 @@ typedef struct vs__dist_ops {
     vs__dist_pair_fn norm_sq;  /* sum a[i]^2 (b ignored, may be NULL) */
 } vs__dist_ops;
 
-/* The selected kernels; vs__dist_init() must have run (the store does it on open). */
+/* The selected kernels; never NULL. Initialises on first use (one atomic load after
+ * that), so calling vs__dist_init() first (the store does it on open) is optional. The
+ * returned table is static and immutable: callers may keep the pointer. */
 const vs__dist_ops *vs__dist(void);
 void vs__dist_init(void);
-/* A specific build, or NULL if this CPU cannot run it; for tests and benchmarks. */
+/* A specific build, or NULL if this CPU cannot run it (or the name is unknown); for
+ * tests and benchmarks. */
 const vs__dist_ops *vs__dist_get(const char *name);
+/* Tests only: re-reads VS_SIMD and re-selects. Callers holding an older table pointer
+ * keep using it; it stays valid (every table is static). */
+void vs__dist_reset_for_test(void);
 
 /* The per-ISA tables (defined in distance_<isa>.c). */
 extern const vs__dist_ops vs__dist_scalar;

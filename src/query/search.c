@@ -1,0 +1,464 @@
+/*
+ * search.c — query stages over the segments of a collection (see search.h).
+ */
+#include "query/search.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/filter.h"
+#include "query/result.h"
+#include "query/topk.h"
+#include "simd/distance.h"
+#include "util/alloc.h"
+
+/* Rows scored per kernel call: 1024 × 128-d floats = 512 KiB streamed, and the 4 KiB
+ * score buffer stays in L1 for the top-k pass. */
+#define SCAN_BLOCK 1024
+/* Rows per sgemm block and queries per sgemm call (score tile = 256 × 2048 floats). */
+#define GEMM_ROWS 2048
+#define GEMM_QUERIES 256
+
+void vs__topk_sort(vs__topk *t) {
+    /* Heap-sort: repeatedly move the worst to the end → best-first order. */
+    size_t n = t->n;
+    while (t->n > 1) {
+        vs__hit tmp = t->h[0];
+        t->h[0] = t->h[t->n - 1];
+        t->h[t->n - 1] = tmp;
+        t->n--;
+        vs__topk_sift_down(t, 0);
+    }
+    t->n = n;
+}
+
+static int is_finite_vec(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* ---- stage 2: candidates ------------------------------------------------ */
+
+/* Bitmap of rows allowed by tombstones and filter; NULL filter → tombstones only
+ * (the scan then reads seg->del directly, no bitmap is built). */
+static int allowed_rows(const vs__segment *s, const vs__filter *f, uint64_t **out, vs__err *e) {
+    *out = NULL;
+    if (!f) return VS_OK;
+    size_t nw = (s->rows + 63) / 64;
+    uint64_t *bits = vs__calloc(nw + 1, 8);
+    if (!bits) return vs__errf(e, VS_ENOMEM, "out of memory filtering");
+    int needs = vs__filter_needs_payload(f);
+    for (size_t r = 0; r < s->rows; r++) {
+        if (vs__seg_deleted(s, r)) continue;
+        cJSON *p = NULL;
+        if (needs) {
+            size_t len;
+            const char *txt = vs__seg_payload(s, r, &len);
+            p = cJSON_ParseWithLength(txt, len);
+            if (!p) {
+                vs__free(bits);
+                return vs__errf(e, VS_ENOMEM, "out of memory evaluating a filter");
+            }
+        }
+        vs_id id = {s->ids[r].kind, s->ids[r].num, s->ids[r].str, s->ids[r].len};
+        if (vs__filter_match(f, p, &id)) bits[r >> 6] |= 1ull << (r & 63);
+        cJSON_Delete(p);
+    }
+    *out = bits;
+    return VS_OK;
+}
+
+static inline int row_ok(const vs__segment *s, const uint64_t *allow, size_t r) {
+    if (allow) return (int)((allow[r >> 6] >> (r & 63)) & 1);
+    return !vs__seg_deleted(s, r);
+}
+
+/* ---- stage 3+4: score and select ----------------------------------------- */
+
+static void scan_one(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
+                     const float *q, const uint64_t *allow, float *buf, vs__topk *t) {
+    const vs__dist_ops *d = vs__dist();
+    size_t dim = s->dims[fi];
+    vs__dist_rows_fn fn = kind == VS__SCORE_NEGL2 ? d->negl2_rows : d->dot_rows;
+    for (size_t b = 0; b < s->rows; b += SCAN_BLOCK) {
+        size_t n = s->rows - b < SCAN_BLOCK ? s->rows - b : SCAN_BLOCK;
+        fn(q, s->vec[fi] + b * dim, n, dim, buf);
+        for (size_t i = 0; i < n; i++) {
+            if (buf[i] < t->floor || (t->n == t->k && buf[i] == t->floor)) continue;
+            if (!row_ok(s, allow, b + i)) continue;
+            vs__topk_push(t, buf[i], slot, (uint32_t)(b + i));
+        }
+    }
+}
+
+static int scan_batch(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
+                      const float *qs, size_t nq, const uint64_t *allow, vs__topk *tops,
+                      vs__err *e) {
+    const vs__dist_ops *d = vs__dist();
+    size_t dim = s->dims[fi];
+    size_t qb = nq < GEMM_QUERIES ? nq : GEMM_QUERIES;
+    float *scores = vs__malloc(qb * GEMM_ROWS * sizeof(float));
+    float *norms = vs__malloc(GEMM_ROWS * sizeof(float));
+    if (!scores || !norms) {
+        vs__free(scores);
+        vs__free(norms);
+        return vs__errf(e, VS_ENOMEM, "out of memory for a batch of %zu queries", nq);
+    }
+    int rc = VS_OK;
+    for (size_t b = 0; b < s->rows && !rc; b += GEMM_ROWS) {
+        size_t n = s->rows - b < GEMM_ROWS ? s->rows - b : GEMM_ROWS;
+        const float *base = s->vec[fi] + b * dim;
+        if (kind == VS__SCORE_NEGL2)
+            for (size_t i = 0; i < n; i++) norms[i] = d->norm_sq(base + i * dim, NULL, dim);
+        for (size_t q0 = 0; q0 < nq; q0 += qb) {
+            size_t m = nq - q0 < qb ? nq - q0 : qb;
+            if (vs__dist_gemm(kind, qs + q0 * dim, m, base, n, dim,
+                              kind == VS__SCORE_NEGL2 ? norms : NULL, scores, n) != 0) {
+                rc = vs__errf(e, VS_ENOMEM, "out of memory in sgemm");
+                break;
+            }
+            for (size_t qi = 0; qi < m; qi++) {
+                vs__topk *t = &tops[q0 + qi];
+                const float *row = scores + qi * n;
+                for (size_t i = 0; i < n; i++) {
+                    if (row[i] < t->floor || (t->n == t->k && row[i] == t->floor)) continue;
+                    if (!row_ok(s, allow, b + i)) continue;
+                    vs__topk_push(t, row[i], slot, (uint32_t)(b + i));
+                }
+            }
+        }
+    }
+    vs__free(scores);
+    vs__free(norms);
+    return rc;
+}
+
+/* ---- stage 5: fetch --------------------------------------------------------- */
+
+static int fetch_row(vs_result *res, const vs__segment *s, size_t row, float score, int with) {
+    size_t plen = 0;
+    const char *pl = (with & VS_WITH_PAYLOAD) ? vs__seg_payload(s, row, &plen) : NULL;
+    const float *vecs[VS_FIELDS_MAX];
+    if (with & VS_WITH_VECTOR)
+        for (uint32_t f = 0; f < s->nfields; f++) vecs[f] = vs__seg_vec(s, f, row);
+    return vs__result_add(res, &s->ids[row], score, pl, plen,
+                          (with & VS_WITH_VECTOR) ? vecs : NULL);
+}
+
+/* Segment list for one read: sealed segments then the mutable one. */
+static size_t seg_list(vs__coll *c, vs__segment **list) {
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsegs; i++) list[n++] = c->segs[i];
+    list[n++] = c->mut;
+    return n;
+}
+
+static int result_for(vs__coll *c, vs_result **out, vs__err *e) {
+    uint32_t dims[VS_FIELDS_MAX];
+    for (uint32_t f = 0; f < c->schema.nfields; f++) dims[f] = c->schema.fields[f].dim;
+    if (vs__result_new(c->schema.nfields, dims, out))
+        return vs__errf(e, VS_ENOMEM, "out of memory for the result");
+    return VS_OK;
+}
+
+static int parse_filter(const char *json, vs__filter **f, vs__err *e) {
+    *f = NULL;
+    if (!json) return VS_OK;
+    return vs__filter_parse(json, strlen(json), f, e);
+}
+
+int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
+    *out = NULL;
+    /* ---- stage 1: prepare ---- */
+    if (!q || !q->vectors) return vs__errf(e, VS_EINVAL, "query has no vectors");
+    int fi = vs__schema_field(&c->schema, q->field);
+    if (fi < 0)
+        return vs__errf(e, VS_ENOTFOUND, "collection '%s' has no vector field '%s'", c->name,
+                        q->field && *q->field ? q->field : "(default)");
+    const vs_field_info *fld = &c->schema.fields[fi];
+    if (q->dim != fld->dim)
+        return vs__errf(e, VS_EDIM, "expected %u dimensions, got %u", fld->dim, q->dim);
+    if (q->nq == 0 || q->nq > VS_BATCH_MAX)
+        return vs__errf(e, VS_ERANGE, "number of queries %zu is out of range 1..%d", q->nq, VS_BATCH_MAX);
+    if (q->k == 0 || q->k > VS_K_MAX)
+        return vs__errf(e, VS_ERANGE, "k = %u is out of range 1..%d", q->k, VS_K_MAX);
+    if (q->offset > VS_K_MAX)
+        return vs__errf(e, VS_ERANGE, "offset %u exceeds %d", q->offset, VS_K_MAX);
+    if (q->has_threshold && !isfinite(q->score_threshold))
+        return vs__errf(e, VS_EVALUE, "score threshold is not a finite number");
+    size_t dim = fld->dim, nq = q->nq;
+    for (size_t i = 0; i < nq; i++)
+        if (!is_finite_vec(q->vectors + i * dim, dim))
+            return vs__errf(e, VS_EVALUE, "query %zu holds NaN or infinity", i);
+    int kind = fld->metric == VS_METRIC_L2 ? VS__SCORE_NEGL2 : VS__SCORE_DOT;
+    const vs__dist_ops *d = vs__dist();
+    vs__filter *flt = NULL;
+    int rc = parse_filter(q->filter, &flt, e);
+    if (rc) return rc;
+    size_t K = (size_t)q->k + q->offset;
+    float *qs = NULL, *buf = NULL;
+    vs__topk *tops = NULL;
+    vs__hit *heap = NULL;
+    uint64_t **allow = NULL;
+    vs__segment **segs = NULL;
+    size_t nseg = 0;
+    vs_result *res = NULL;
+    qs = vs__aligned_alloc(64, nq * dim * sizeof(float));
+    tops = vs__calloc(nq, sizeof *tops);
+    buf = vs__malloc(SCAN_BLOCK * sizeof(float));
+    if (!qs || !tops || !buf) goto oom;
+    memcpy(qs, q->vectors, nq * dim * sizeof(float));
+    if (fld->metric == VS_METRIC_COSINE) {
+        for (size_t i = 0; i < nq; i++) {
+            float *v = qs + i * dim;
+            float n2 = d->norm_sq(v, NULL, dim);
+            if (n2 > 0) {
+                float inv = 1.0f / sqrtf(n2);
+                for (size_t j = 0; j < dim; j++) v[j] *= inv;
+            }
+        }
+    }
+    /* The heap storage is one block: nq × min(K, live rows). */
+    pthread_rwlock_rdlock(&c->lock);
+    size_t live = c->map.count;
+    size_t cap = K < live ? K : live;
+    if (cap == 0) cap = 1;
+    heap = vs__malloc(nq * cap * sizeof *heap);
+    segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
+    allow = vs__calloc(c->nsegs + 1, sizeof *allow);
+    if (!heap || !segs || !allow) {
+        pthread_rwlock_unlock(&c->lock);
+        goto oom;
+    }
+    for (size_t i = 0; i < nq; i++) {
+        tops[i].h = heap + i * cap;
+        tops[i].k = cap;
+        tops[i].n = 0;
+        tops[i].floor = -INFINITY;
+    }
+    nseg = seg_list(c, segs);
+    for (size_t si = 0; si < nseg && !rc; si++) {
+        vs__segment *s = segs[si];
+        if (s->rows == 0 || s->rows == s->ndeleted) continue;
+        /* ---- stage 2 ---- */
+        if ((rc = allowed_rows(s, flt, &allow[si], e))) break;
+        /* ---- stages 3+4 ---- */
+        if (nq >= VS_GEMM_MIN_QUERIES) {
+            rc = scan_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops, e);
+        } else {
+            for (size_t i = 0; i < nq; i++)
+                scan_one(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si], buf, &tops[i]);
+        }
+    }
+    /* ---- stage 5 ---- */
+    if (!rc && (rc = result_for(c, &res, e)) == VS_OK) {
+        for (size_t i = 0; i < nq && !rc; i++) {
+            vs__topk *t = &tops[i];
+            vs__topk_sort(t);
+            if (vs__result_group(res)) {
+                rc = vs__errf(e, VS_ENOMEM, "out of memory for the result");
+                break;
+            }
+            for (size_t j = q->offset; j < t->n; j++) {
+                float sc = t->h[j].score;
+                if (kind == VS__SCORE_NEGL2) sc = sqrtf(sc < 0 ? -sc : 0);
+                if (q->has_threshold &&
+                    (kind == VS__SCORE_NEGL2 ? sc > q->score_threshold : sc < q->score_threshold))
+                    break;
+                if (fetch_row(res, segs[t->h[j].slot], t->h[j].row, sc, q->with)) {
+                    rc = vs__errf(e, VS_ENOMEM, "out of memory for the result");
+                    break;
+                }
+            }
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    goto done;
+oom:
+    rc = vs__errf(e, VS_ENOMEM, "out of memory for a query of %zu vectors, k=%u", nq, q->k);
+done:
+    if (allow)
+        for (size_t i = 0; i < nseg; i++) vs__free(allow[i]);
+    vs__free(allow);
+    vs__free(segs);
+    vs__free(heap);
+    vs__free(tops);
+    vs__free(buf);
+    vs__aligned_free(qs);
+    vs__filter_free(flt);
+    if (rc) {
+        vs_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return VS_OK;
+}
+
+int vs__get(vs__coll *c, const vs_id *ids, size_t n, int with, vs_result **out, vs__err *e) {
+    *out = NULL;
+    if (n && !ids) return vs__errf(e, VS_EINVAL, "ids is NULL");
+    if (n > VS_BATCH_MAX) return vs__errf(e, VS_ERANGE, "%zu ids exceed the batch limit %d", n, VS_BATCH_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int rc = vs__id_check(&ids[i], e);
+        if (rc) return vs__err_ctx(e, "id %zu", i);
+    }
+    vs_result *res;
+    int rc = result_for(c, &res, e);
+    if (rc) return rc;
+    if (vs__result_group(res)) {
+        vs_result_free(res);
+        return vs__errf(e, VS_ENOMEM, "out of memory");
+    }
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < n && !rc; i++) {
+        vs__idloc loc;
+        if (!vs__idmap_get(&c->map, &ids[i], vs__id_hash(&ids[i]), &loc)) continue;
+        if (fetch_row(res, vs__coll_seg(c, loc.seg), loc.row, 0.0f, with))
+            rc = vs__errf(e, VS_ENOMEM, "out of memory");
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (rc) {
+        vs_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return VS_OK;
+}
+
+int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
+    vs__filter *f;
+    int rc = parse_filter(filter, &f, e);
+    if (rc) return rc;
+    pthread_rwlock_rdlock(&c->lock);
+    if (!f) {
+        *count = c->map.count;
+    } else {
+        vs__segment **segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
+        size_t n = segs ? seg_list(c, segs) : 0;
+        if (!segs) rc = vs__errf(e, VS_ENOMEM, "out of memory counting");
+        uint64_t total = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            uint64_t *bits;
+            if ((rc = allowed_rows(segs[i], f, &bits, e))) break;
+            for (size_t w = 0; w < (segs[i]->rows + 63) / 64; w++)
+                total += (uint64_t)__builtin_popcountll(bits[w]);
+            vs__free(bits);
+        }
+        *count = total;
+        vs__free(segs);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    vs__filter_free(f);
+    return rc;
+}
+
+/* ---- scroll --------------------------------------------------------------- */
+
+typedef struct sref {
+    const vs__rowid *id;
+    uint32_t slot, row;
+} sref;
+
+/* Id order: numbers ascending, then strings in byte order (shorter prefix first). */
+static int id_cmp(const vs__rowid *a, const vs__rowid *b) {
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    if (a->kind == VS_ID_NUM) return a->num < b->num ? -1 : a->num > b->num;
+    uint32_t m = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->str, b->str, m);
+    if (c) return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int sref_cmp(const void *x, const void *y) {
+    return id_cmp(((const sref *)x)->id, ((const sref *)y)->id);
+}
+
+int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *filter, int with,
+               vs_result **out, vs__err *e) {
+    *out = NULL;
+    if (limit == 0 || limit > VS_K_MAX)
+        return vs__errf(e, VS_ERANGE, "limit %u is out of range 1..%d", limit, VS_K_MAX);
+    if (offset && vs__id_check(offset, e)) return vs__err_ctx(e, "offset");
+    vs__filter *f;
+    int rc = parse_filter(filter, &f, e);
+    if (rc) return rc;
+    vs_result *res = NULL;
+    sref *all = NULL;
+    vs__segment **segs = NULL;
+    if ((rc = result_for(c, &res, e))) goto done_nolock;
+    if (vs__result_group(res)) goto oom_nolock;
+    pthread_rwlock_rdlock(&c->lock);
+    segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
+    size_t nseg = segs ? seg_list(c, segs) : 0;
+    size_t n = 0;
+    all = vs__malloc((c->map.count + 1) * sizeof *all);
+    if (!all || !segs) {
+        rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+        goto done;
+    }
+    /* Sort all live ids: O(n log n) per page (a sorted id index can replace this). */
+    for (size_t si = 0; si < nseg; si++)
+        for (size_t r = 0; r < segs[si]->rows; r++)
+            if (!vs__seg_deleted(segs[si], r))
+                all[n++] = (sref){&segs[si]->ids[r], (uint32_t)si, (uint32_t)r};
+    qsort(all, n, sizeof *all, sref_cmp);
+    size_t start = 0;
+    if (offset) {
+        vs__rowid o = {offset->num, offset->str, offset->len, (uint8_t)offset->kind};
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (id_cmp(all[mid].id, &o) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        start = lo;
+    }
+    uint32_t got = 0;
+    for (size_t i = start; i < n; i++) {
+        const vs__segment *s = segs[all[i].slot];
+        if (f) {
+            cJSON *p = NULL;
+            if (vs__filter_needs_payload(f)) {
+                size_t len;
+                const char *txt = vs__seg_payload(s, all[i].row, &len);
+                if (!(p = cJSON_ParseWithLength(txt, len))) {
+                    rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+                    break;
+                }
+            }
+            vs_id id = {all[i].id->kind, all[i].id->num, all[i].id->str, all[i].id->len};
+            int m = vs__filter_match(f, p, &id);
+            cJSON_Delete(p);
+            if (!m) continue;
+        }
+        if (got == limit) {
+            if (vs__result_set_next(res, all[i].id)) rc = vs__errf(e, VS_ENOMEM, "out of memory");
+            break;
+        }
+        if (fetch_row(res, s, all[i].row, 0.0f, with)) {
+            rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+            break;
+        }
+        got++;
+    }
+done:
+    pthread_rwlock_unlock(&c->lock);
+done_nolock:
+    vs__free(all);
+    vs__free(segs);
+    vs__filter_free(f);
+    if (rc) {
+        vs_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return VS_OK;
+oom_nolock:
+    rc = vs__errf(e, VS_ENOMEM, "out of memory");
+    goto done_nolock;
+}
