@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "os/file.h"
 #include "test.h"
@@ -56,6 +59,19 @@ int vt_long(void) {
 }
 const char *vt_cli(void) { return g_cli; }
 
+int vt_exec_child(const char *test, const char *env_path) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (env_path) setenv("VT_CHILD_PATH", env_path, 1);
+        execl("/proc/self/exe", "vstest", "--exec", test, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static int run_one(const vt_case *c) {
     volatile int ok = 1;
     if (setjmp(g_jmp) == 0)
@@ -66,16 +82,21 @@ static int run_one(const vt_case *c) {
 }
 
 int main(int argc, char **argv) {
-    const char *suite = NULL, *pattern = NULL;
+    const char *suite = NULL, *pattern = NULL, *exec_name = NULL;
     int list = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--suite") && i + 1 < argc)
             suite = argv[++i];
+        else if (!strcmp(argv[i], "--exec") && i + 1 < argc)
+            exec_name = argv[++i];
         else if (!strcmp(argv[i], "--list"))
             list = 1;
         else
             pattern = argv[i];
     }
+    /* cJSON's allocations count too, so its leaks fail tests like ours do. */
+    cJSON_Hooks hooks = {vs__malloc, vs__free};
+    cJSON_InitHooks(&hooks);
     const char *seed = getenv("VS_TEST_SEED");
     g_seed = seed ? (unsigned)strtoul(seed, NULL, 10) : (unsigned)time(NULL);
     /* The CLI binary sits next to this one in the build tree. */
@@ -90,6 +111,14 @@ int main(int argc, char **argv) {
     int passed = 0, failed = 0;
     for (int i = 0; i < g_ncases; i++) {
         vt_case *c = &g_cases[i];
+        /* Suites named "_x" are helpers run only in a child process (--exec). */
+        if (c->suite[0] == '_' && !exec_name) continue;
+        if (exec_name) {
+            char full[256];
+            snprintf(full, sizeof full, "%s.%s", c->suite, c->name);
+            if (strcmp(full, exec_name)) continue;
+            return run_one(c) ? 0 : 1;
+        }
         if (suite && strcmp(suite, c->suite)) continue;
         if (pattern && !strstr(c->name, pattern)) continue;
         if (list) {

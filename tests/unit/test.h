@@ -28,6 +28,10 @@ const char *vt_path(const char *name);
 unsigned vt_seed(void);
 /* Scale factor for long runs (VS_TEST_LONG=1 → larger iteration counts). */
 int vt_long(void);
+/* Runs the test "suite.name" (suite starting with '_') in a fresh process (exec of this
+ * binary, so no state is inherited) with VT_CHILD_PATH=env_path; returns its exit status
+ * (0 = passed). */
+int vt_exec_child(const char *test, const char *env_path);
 /* Path of the vecstore CLI binary built next to the test binary. */
 const char *vt_cli(void);
 

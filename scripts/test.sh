@@ -1,0 +1,38 @@
+#!/bin/sh
+# Builds VecStore twice (release, then ASan+UBSan) and runs every test suite in both.
+# Output: each suite's lines, then one closing line "N passed, N failed" summed over all
+# runs. Exit status is non-zero if anything failed. VS_TEST_LONG=1 runs the long soak,
+# crash and fuzz variants.
+set -u
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+SUITES="util io simd wal segment store query filter snapshot cli fault crash"
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+status=0
+
+run_suites() { # $1 = build dir, $2 = label
+  for s in $SUITES; do
+    if ! "$1/vstest" --list --suite "$s" | grep -q .; then continue; fi
+    echo "== $2: $s"
+    "$1/vstest" --suite "$s" 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
+    tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
+  done
+}
+
+echo "== build (release)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$JOBS" >/dev/null || { echo "build failed"; cmake --build build 2>&1 | tail -30; echo "0 passed, 1 failed"; exit 1; }
+run_suites build release
+
+echo "== build (asan+ubsan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON >/dev/null && cmake --build build-asan -j "$JOBS" >/dev/null || { echo "asan build failed"; echo "0 passed, 1 failed"; exit 1; }
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suites build-asan asan
+
+passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | awk '{p+=$1} END {print p+0}')
+failed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | awk '{f+=$3} END {print f+0}')
+# A suite that crashed prints no summary line: count it as a failure.
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
