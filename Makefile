@@ -11,7 +11,7 @@ build:
 	@cmake --build $(BUILD) -j $(JOBS)
 
 deps:
-	@scripts/install-deps.sh
+	@sh scripts/install-deps.sh
 
 run: deps build
 	@scripts/quickstart.sh $(BUILD)
@@ -27,8 +27,9 @@ asan:
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
 
-bench: deps build
-	@scripts/bench.sh $(BUILD)
+bench: build
+	@sh scripts/install-deps.sh bench
+	@sh scripts/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
