@@ -423,8 +423,7 @@ static uint64_t commit(vs__coll *c, plan *p) {
         case VS_CMD_SET_PAYLOAD:
             if (!found || !p->payloads[i]) break;
             if (old->is_mutable) {
-                vs__free(old->payloads[loc.row]);
-                old->payloads[loc.row] = p->payloads[i];
+                vs__seg_set_payload(old, loc.row, p->payloads[i]);
             } else {
                 const void *vecs[VS_FIELDS_MAX];
                 for (uint32_t f = 0; f < old->nfields; f++) vecs[f] = vs__seg_vec(old, f, loc.row);

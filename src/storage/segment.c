@@ -93,8 +93,7 @@ uint64_t vs__seg_memory(const vs__segment *s) {
     uint64_t m = sizeof *s + s->cap * sizeof *s->ids + words(s->cap) * 8;
     if (s->is_mutable) {
         for (uint32_t f = 0; f < s->nfields; f++) m += (uint64_t)s->cap * s->dims[f] * 4;
-        m += s->cap * sizeof(char *);
-        for (size_t i = 0; i < s->rows; i++) m += strlen(s->payloads[i]) + 1 + s->ids[i].len;
+        m += s->cap * sizeof(char *) + s->heap_bytes;
     }
     return m;
 }
@@ -158,7 +157,15 @@ size_t vs__seg_append(vs__segment *s, const vs__rowid *id, const void *const *ve
         memcpy(s->vec[f] + r * s->dims[f], vecs[f], (size_t)s->dims[f] * 4);
     s->ids[r] = *id;
     s->payloads[r] = payload;
+    s->heap_bytes += strlen(payload) + 1 + id->len;
     return r;
+}
+
+void vs__seg_set_payload(vs__segment *s, size_t row, char *payload) {
+    s->heap_bytes -= strlen(s->payloads[row]) + 1;
+    s->heap_bytes += strlen(payload) + 1;
+    vs__free(s->payloads[row]);
+    s->payloads[row] = payload;
 }
 
 /* ------------------------------------------------------------ writing ---- */

@@ -62,6 +62,7 @@ typedef struct vs__segment {
     uint64_t del_gen;          /* generation of the persisted tombstone file (0 none) */
     vs__map vmap[VS_FIELDS_MAX], idmap_file, paymap;
     uint64_t disk_bytes;
+    uint64_t heap_bytes; /* mutable: payload and id bytes held (kept current on change) */
     _Atomic int refs;
 } vs__segment;
 
@@ -95,6 +96,9 @@ void vs__seg_grow_abort(vs__seg_grow *g);
  * payload. vecs[f] points at dim floats (any alignment). */
 size_t vs__seg_append(vs__segment *s, const vs__rowid *id, const void *const *vecs,
                       char *payload);
+
+/* Replaces the payload of a mutable row (takes ownership; frees the old text). */
+void vs__seg_set_payload(vs__segment *s, size_t row, char *payload);
 
 /* Writing a sealed segment. Rows are added in order; finish writes the tombstones
  * (if any bit is set) as generation del_gen, fsyncs everything and renames the
