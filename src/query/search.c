@@ -8,18 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/index.h"
 #include "query/filter.h"
 #include "query/result.h"
 #include "query/topk.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
-
-/* Rows scored per kernel call: 1024 × 128-d floats = 512 KiB streamed, and the 4 KiB
- * score buffer stays in L1 for the top-k pass. */
-#define SCAN_BLOCK 1024
-/* Rows per sgemm block and queries per sgemm call (score tile = 256 × 2048 floats). */
-#define GEMM_ROWS 2048
-#define GEMM_QUERIES 256
 
 void vs__topk_sort(vs__topk *t) {
     /* Heap-sort: repeatedly move the worst to the end → best-first order. */
@@ -69,71 +63,6 @@ static int allowed_rows(const vs__segment *s, const vs__filter *f, uint64_t **ou
     }
     *out = bits;
     return VS_OK;
-}
-
-static inline int row_ok(const vs__segment *s, const uint64_t *allow, size_t r) {
-    if (allow) return (int)((allow[r >> 6] >> (r & 63)) & 1);
-    return !vs__seg_deleted(s, r);
-}
-
-/* ---- stage 3+4: score and select ----------------------------------------- */
-
-static void scan_one(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
-                     const float *q, const uint64_t *allow, float *buf, vs__topk *t) {
-    const vs__dist_ops *d = vs__dist();
-    size_t dim = s->dims[fi];
-    vs__dist_rows_fn fn = kind == VS__SCORE_NEGL2 ? d->negl2_rows : d->dot_rows;
-    for (size_t b = 0; b < s->rows; b += SCAN_BLOCK) {
-        size_t n = s->rows - b < SCAN_BLOCK ? s->rows - b : SCAN_BLOCK;
-        fn(q, s->vec[fi] + b * dim, n, dim, buf);
-        for (size_t i = 0; i < n; i++) {
-            if (buf[i] < t->floor || (t->n == t->k && buf[i] == t->floor)) continue;
-            if (!row_ok(s, allow, b + i)) continue;
-            vs__topk_push(t, buf[i], slot, (uint32_t)(b + i));
-        }
-    }
-}
-
-static int scan_batch(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
-                      const float *qs, size_t nq, const uint64_t *allow, vs__topk *tops,
-                      vs__err *e) {
-    const vs__dist_ops *d = vs__dist();
-    size_t dim = s->dims[fi];
-    size_t qb = nq < GEMM_QUERIES ? nq : GEMM_QUERIES;
-    float *scores = vs__malloc(qb * GEMM_ROWS * sizeof(float));
-    float *norms = vs__malloc(GEMM_ROWS * sizeof(float));
-    if (!scores || !norms) {
-        vs__free(scores);
-        vs__free(norms);
-        return vs__errf(e, VS_ENOMEM, "out of memory for a batch of %zu queries", nq);
-    }
-    int rc = VS_OK;
-    for (size_t b = 0; b < s->rows && !rc; b += GEMM_ROWS) {
-        size_t n = s->rows - b < GEMM_ROWS ? s->rows - b : GEMM_ROWS;
-        const float *base = s->vec[fi] + b * dim;
-        if (kind == VS__SCORE_NEGL2)
-            for (size_t i = 0; i < n; i++) norms[i] = d->norm_sq(base + i * dim, NULL, dim);
-        for (size_t q0 = 0; q0 < nq; q0 += qb) {
-            size_t m = nq - q0 < qb ? nq - q0 : qb;
-            if (vs__dist_gemm(kind, qs + q0 * dim, m, base, n, dim,
-                              kind == VS__SCORE_NEGL2 ? norms : NULL, scores, n) != 0) {
-                rc = vs__errf(e, VS_ENOMEM, "out of memory in sgemm");
-                break;
-            }
-            for (size_t qi = 0; qi < m; qi++) {
-                vs__topk *t = &tops[q0 + qi];
-                const float *row = scores + qi * n;
-                for (size_t i = 0; i < n; i++) {
-                    if (row[i] < t->floor || (t->n == t->k && row[i] == t->floor)) continue;
-                    if (!row_ok(s, allow, b + i)) continue;
-                    vs__topk_push(t, row[i], slot, (uint32_t)(b + i));
-                }
-            }
-        }
-    }
-    vs__free(scores);
-    vs__free(norms);
-    return rc;
 }
 
 /* ---- stage 5: fetch --------------------------------------------------------- */
@@ -199,17 +128,17 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     int rc = parse_filter(q->filter, &flt, e);
     if (rc) return rc;
     size_t K = (size_t)q->k + q->offset;
-    float *qs = NULL, *buf = NULL;
+    float *qs = NULL;
     vs__topk *tops = NULL;
     vs__hit *heap = NULL;
     uint64_t **allow = NULL;
     vs__segment **segs = NULL;
     size_t nseg = 0;
     vs_result *res = NULL;
+    vs__search_stats stats = {0, 0};
     qs = vs__aligned_alloc(64, nq * dim * sizeof(float));
     tops = vs__calloc(nq, sizeof *tops);
-    buf = vs__malloc(SCAN_BLOCK * sizeof(float));
-    if (!qs || !tops || !buf) goto oom;
+    if (!qs || !tops) goto oom;
     memcpy(qs, q->vectors, nq * dim * sizeof(float));
     if (fld->metric == VS_METRIC_COSINE) {
         for (size_t i = 0; i < nq; i++) {
@@ -245,12 +174,15 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
         if (s->rows == 0 || s->rows == s->ndeleted) continue;
         /* ---- stage 2 ---- */
         if ((rc = allowed_rows(s, flt, &allow[si], e))) break;
-        /* ---- stages 3+4 ---- */
+        /* ---- stages 3+4: the segment's index scores into the top-k heaps ---- */
+        const vs__index_ops *ix = vs__index_for(s, (uint32_t)fi);
         if (nq >= VS_GEMM_MIN_QUERIES) {
-            rc = scan_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops, e);
+            rc = ix->search_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops,
+                                  &stats, e);
         } else {
             for (size_t i = 0; i < nq; i++)
-                scan_one(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si], buf, &tops[i]);
+                ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si], &tops[i],
+                           &stats);
         }
     }
     /* ---- stage 5 ---- */
@@ -286,7 +218,6 @@ done:
     vs__free(segs);
     vs__free(heap);
     vs__free(tops);
-    vs__free(buf);
     vs__aligned_free(qs);
     vs__filter_free(flt);
     if (rc) {

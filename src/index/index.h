@@ -1,0 +1,52 @@
+/*
+ * index.h — the per-segment vector index interface.
+ *
+ * Stage 3 of a query (search.h) asks each segment's index for candidates: the index
+ * scores rows against the query and pushes (score, row) into the query's bounded top-k.
+ * Scores are "higher is better" (simd/distance.h). An index must honour `allow` when
+ * given (a bitmap of rows that pass tombstones and the filter; NULL = the segment's
+ * tombstones alone decide), so filtered search and deletes are correct for every index
+ * kind. It counts its work in vs__search_stats for the profiler.
+ *
+ * Today there is one kind, FLAT (exact: every allowed row is scored, with the SIMD row
+ * kernels for single queries and blocked sgemm for batches). HNSW and quantized indexes
+ * implement the same table; a segment's index state will live beside its files and be
+ * loaded with the segment.
+ */
+#ifndef VS_INDEX_INDEX_H
+#define VS_INDEX_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "query/topk.h"
+#include "storage/segment.h"
+#include "util/err.h"
+
+typedef struct vs__search_stats {
+    uint64_t distances; /* query-row distance computations */
+    uint64_t visited;   /* rows considered */
+} vs__search_stats;
+
+typedef struct vs__index_ops {
+    const char *name;
+    /* One query q (dim floats, already normalised for cosine) against field fi. */
+    void (*search)(const vs__segment *s, uint32_t slot, uint32_t fi, int kind, const float *q,
+                   const uint64_t *allow, vs__topk *t, vs__search_stats *st);
+    /* nq queries (row-major) into tops[0..nq-1]. May fail only for memory. */
+    int (*search_batch)(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
+                        const float *qs, size_t nq, const uint64_t *allow, vs__topk *tops,
+                        vs__search_stats *st, vs__err *e);
+} vs__index_ops;
+
+extern const vs__index_ops vs__index_flat;
+
+/* The index to use for a field of a segment. */
+const vs__index_ops *vs__index_for(const vs__segment *s, uint32_t fi);
+
+static inline int vs__row_allowed(const vs__segment *s, const uint64_t *allow, size_t r) {
+    if (allow) return (int)((allow[r >> 6] >> (r & 63)) & 1);
+    return !vs__seg_deleted(s, r);
+}
+
+#endif
