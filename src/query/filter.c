@@ -380,8 +380,12 @@ static const char *type_name(const cJSON *j) {
 }
 
 /* Objects: refuse repeated keys, which cJSON keeps and would make "which one counts"
- * depend on lookup order. */
+ * depend on lookup order. No object of the grammar has more than 4 keys, so a big one
+ * is refused before the quadratic check can be used to burn CPU. */
 static int check_dups(cctx *c, const cJSON *obj) {
+    int n = 0;
+    for (const cJSON *a = obj->child; a; a = a->next) n++;
+    if (n > 8) return cerr(c, "an object with %d keys (filter objects have at most 4)", n);
     for (const cJSON *a = obj->child; a; a = a->next)
         for (const cJSON *b = obj->child; b != a; b = b->next)
             if (!strcmp(a->string, b->string)) return cerr(c, "duplicate key '%.64s'", a->string);
@@ -599,7 +603,8 @@ static int compile_keyonly(cctx *c, const cJSON *obj, fnode *n) {
     int rc = check_dups(c, obj);
     if (rc) return rc;
     for (const cJSON *j = obj->child; j; j = j->next)
-        if (strcmp(j->string, "key")) return cerr(c, "unknown key '%.64s' (expected 'key')", j->string);
+        if (strcmp(j->string, "key"))
+            return cerr(c, "unknown key '%.64s' (expected 'key')", j->string);
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(obj, "key");
     if (!key) return cerr(c, "missing 'key'");
     c->needs_payload = 1;
@@ -677,7 +682,8 @@ static int compile_filter(cctx *c, const cJSON *obj, int depth, fnode **out) {
         int k = 0;
         while (k < 3 && strcmp(j->string, clause[k])) k++;
         if (k == 3) {
-            if (!strcmp(j->string, "min_should")) return cerr(c, "'min_should' is not supported yet");
+            if (!strcmp(j->string, "min_should"))
+                return cerr(c, "'min_should' is not supported yet");
             return cerr(c, "unknown key '%.64s'%s", j->string,
                         depth == 1 && (!strcmp(j->string, "key") || !strcmp(j->string, "has_id") ||
                                        !strcmp(j->string, "is_empty") ||

@@ -249,8 +249,7 @@ static int add_finish(vs__archive_writer *w, char *copy, uint64_t len, uint64_t 
     put64(h + 8, len);
     put64(h + 16, data_ck);
     memcpy(h + AR_ENT, copy, nl);
-    /* The header checksum covers bytes 0..23 and the name, which are contiguous here
-     * once the name is moved next to them; compute over a scratch copy. */
+    /* The entry check skips its own 8 bytes: it covers bytes 0..23, then the name. */
     uint8_t ck[24 + AR_NAME_MAX];
     memcpy(ck, h, 24);
     memcpy(ck + 24, copy, nl);
@@ -272,7 +271,8 @@ static int add_finish(vs__archive_writer *w, char *copy, uint64_t len, uint64_t 
 int vs__archive_add_mem(vs__archive_writer *w, const char *name, const void *data, size_t len,
                         vs__err *e) {
     char *copy;
-    if (!data && len) return vs__errf(e, VS_EINVAL, "archive entry '%s': no data", name);
+    if (!data && len)
+        return vs__errf(e, VS_EINVAL, "archive entry '%s': no data", name ? name : "(null)");
     int rc = add_begin(w, name, &copy, e);
     if (rc) return rc;
     uint64_t data_off = w->off + AR_ENT + strlen(name);
@@ -292,7 +292,8 @@ int vs__archive_add_file(vs__archive_writer *w, const char *name, const char *sr
     int fd = -1;
     int rc = add_begin(w, name, &copy, e);
     if (rc) return rc;
-    if ((rc = vs__file_open(src_path, O_RDONLY, 0, &fd, e))) goto done;
+    /* O_NONBLOCK: a FIFO must fail the regular-file check below, not hang the open. */
+    if ((rc = vs__file_open(src_path, O_RDONLY | O_NONBLOCK, 0, &fd, e))) goto done;
     /* Only regular files: a directory or device has no stable byte content to store.
      * fstat is metadata, not an I/O site the fault layer models. */
     struct stat st;
@@ -523,7 +524,8 @@ static int walk_archive(walk *wk, vs__err *e) {
     }
     /* Small archives get a small buffer: the corruption tests walk thousands of them. */
     size_t bufsz = size < AR_BUF ? (size_t)size : AR_BUF;
-    if (!(buf = vs__malloc(bufsz)) || !(wk->names = vs__calloc(count ? count : 1, sizeof(char *))) ||
+    if (!(buf = vs__malloc(bufsz)) ||
+        !(wk->names = vs__calloc(count ? count : 1, sizeof(char *))) ||
         !(whole = vs__cksum_new())) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory reading archive %s", path);
         goto done;

@@ -21,6 +21,20 @@
  * extraction goes into a fresh directory that the caller names (it must not exist) and
  * is removed again if anything fails. All I/O goes through os/file.h (fault injection)
  * and all memory through util/alloc.h.
+ *
+ * Sharpened by the implementation (details in docs/format/archive.md):
+ *   - Entry names are 1..255 bytes; no two entries may share a name, and no name may be
+ *     the directory of another ("a" and "a/b"): the writer refuses that with VS_EEXIST,
+ *     the reader with VS_ENAME. The mode field is always 0644.
+ *   - The 32-byte header frame (magic, version, flags, count, checksum) is the same in
+ *     every version: a reader checks the header checksum before the version, so a
+ *     corrupt header is VS_ECORRUPT and only an intact newer one is VS_EVERSION.
+ *   - The count in the header is known only at finish, so finish fills the header in
+ *     and reads the file back once to compute the trailer checksum.
+ *   - Every function may also fail with VS_ENOMEM and the I/O codes of os/file.h
+ *     (VS_EIO, VS_ENOSPC, ...). On any failure of finish nothing is left at path or
+ *     path.tmp (if only the final directory fsync fails, the renamed archive is removed
+ *     too: an archive that cannot be called durable is not reported as written).
  */
 #ifndef VS_STORAGE_ARCHIVE_H
 #define VS_STORAGE_ARCHIVE_H
@@ -33,7 +47,10 @@
 typedef struct vs__archive_writer vs__archive_writer;
 
 int vs__archive_create(const char *path, vs__archive_writer **out, vs__err *e);
-/* Adds the regular file at src_path under the archive name `name`. */
+/* Adds the regular file at src_path under the archive name `name`. VS_ENAME for a bad
+ * name, VS_EEXIST for a repeated or clashing one, VS_EINVAL if src_path is not a regular
+ * file; these and errors reading src_path leave the writer usable. An error writing the
+ * archive itself makes every later call on w fail (the bytes on disk are unknown). */
 int vs__archive_add_file(vs__archive_writer *w, const char *name, const char *src_path,
                          vs__err *e);
 /* Adds len bytes from memory under `name`. */
@@ -48,10 +65,13 @@ void vs__archive_abort(vs__archive_writer *w);
  * VS_EFORMAT (not an archive / truncated), VS_ECORRUPT (checksum mismatch),
  * VS_EVERSION (newer version), VS_ENAME (bad entry name). */
 int vs__archive_verify(const char *path, vs__err *e);
-/* Verifies, then extracts into dest_dir (created; must not exist). On failure nothing
- * is left at dest_dir. */
+/* Verifies, then extracts into dest_dir (created; must not exist: VS_EEXIST, also for a
+ * dangling symlink). The checksums are checked again while extracting; files and
+ * directories are fsync'd. On failure nothing is left at dest_dir. */
 int vs__archive_extract(const char *path, const char *dest_dir, vs__err *e);
-/* Reads one entry into memory (vs__malloc'd, caller frees) after verifying the archive. */
+/* Reads one entry into memory (vs__malloc'd, caller frees) after verifying the archive
+ * (in the same pass; nothing is returned unless the whole archive verifies). VS_ENOTFOUND
+ * if there is no such entry. */
 int vs__archive_read_entry(const char *path, const char *name, uint8_t **data, size_t *len,
                            vs__err *e);
 /* 1 if name is a valid entry name (rules above). */

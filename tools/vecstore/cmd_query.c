@@ -1,0 +1,247 @@
+/*
+ * cmd_query.c — `vecstore query`: the k nearest points to one vector (--vector) or to
+ * every vector of a file (--queries FILE.fvecs|.npy|.jsonl|.csv).
+ *
+ * A query file is read twice, like an import: the first pass validates every vector
+ * (dimension, finiteness) so that a bad line 900 fails the command before any result is
+ * printed, and the second pass sends the vectors to vs_query_run in batches of --batch
+ * queries (nq > 1), printing each batch's groups as they come, so a file of any size
+ * needs memory for one batch only.
+ *
+ * Output: with --vector, json prints one array of {"id","score","payload"[,"vector"]};
+ * with --queries, one such array per query per line (JSON Lines), in file order. Scores
+ * are the metric's natural value (l2: distance, ascending; cosine/dot: similarity,
+ * descending) printed with %.9g.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+#include "reader.h"
+
+#define QUERY_BATCH_DEFAULT 256
+
+static const char query_help[] =
+    "usage: vecstore query STORE COLL (--vector '[...]' | --queries FILE) [-k K]\n"
+    "                     [--filter JSON] [--field NAME] [--exact] [--with-vector]\n"
+    "                     [--with-payload | --no-payload] [--offset N]\n"
+    "                     [--score-threshold X] [--batch N]\n"
+    "                     [--format json|jsonl|table|csv]\n"
+    "\n"
+    "Prints the K nearest points to each query vector.\n"
+    "\n"
+    "  --vector JSON       one query vector, a JSON array of numbers\n"
+    "  --queries FILE      many: .fvecs, .npy (2-D float32/float64), .jsonl (one array,\n"
+    "                      or an object with \"vector\", per line) or .csv (same vector\n"
+    "                      columns as import); --type overrides the extension\n"
+    "  -k, --k K           neighbours per query, 1..100000 (default 10)\n"
+    "  --filter JSON       only points whose payload matches (Qdrant filter structure)\n"
+    "  --field NAME        the vector field to search (needed when there are several)\n"
+    "  --exact             exact search even when an index exists\n"
+    "  --with-vector       include the stored vectors\n"
+    "  --no-payload        leave out payloads (--with-payload, the default, keeps them)\n"
+    "  --offset N          skip the first N hits (pagination)\n"
+    "  --score-threshold X drop hits worse than X (l2: farther; cosine/dot: lower)\n"
+    "  --batch N           query vectors per library call with --queries (default 256)\n"
+    "  --vector-field K    jsonl/csv query files: the key/column of the vector\n"
+    "\n"
+    "Output: json (default) prints one array of {\"id\",\"score\",\"payload\"} for\n"
+    "--vector, and one array per line per query for --queries (as jsonl does); table\n"
+    "and csv add a \"query\" column (the 0-based query number) for --queries.\n"
+    "Opens the store read-only.\n";
+
+static const cli_optspec query_opts[] = {
+    {"vector", 0, OPT_VALUE},        {"queries", 0, OPT_VALUE},      {"type", 0, OPT_VALUE},
+    {"k", 'k', OPT_VALUE},           {"filter", 0, OPT_VALUE},       {"field", 0, OPT_VALUE},
+    {"exact", 0, OPT_FLAG},          {"with-vector", 0, OPT_FLAG},   {"with-payload", 0, OPT_FLAG},
+    {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
+    {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
+    {"read-only", 0, OPT_FLAG},      {NULL, 0, 0}};
+
+/* Runs one vs_query_run over nq vectors and prints its groups. */
+static int run_batch(vs_coll *c, vs_query *q, const float *v, size_t nq, size_t first_no,
+                     out_points *o) {
+    vs_result *r = NULL;
+    q->vectors = v;
+    q->nq = nq;
+    int vrc = vs_query_run(c, q, &r);
+    if (vrc) return cli_fail_coll(c, vrc);
+    size_t groups = vs_result_groups(r);
+    for (size_t g = 0; g < groups; g++) out_points_group(o, r, g, first_no + g);
+    vs_result_free(r);
+    if (groups != nq) return cli_fail("the library returned %zu result groups for %zu queries",
+                                      groups, nq);
+    return CLI_OK;
+}
+
+static int query_file(vs_coll *c, vs_query *q, const char *path, int format,
+                      const char *vector_field, const vs_coll_info *in, uint32_t fi,
+                      size_t batch, out_points *o) {
+    rd_schema sc = {0};
+    sc.n = 1;
+    memcpy(sc.name[0], in->fields[fi].name, sizeof sc.name[0]);
+    sc.dim[0] = in->fields[fi].dim;
+    rd_opts ro = {0};
+    ro.query_mode = 1;
+    ro.vector_field = vector_field;
+    reader *rd = NULL;
+    rd_record rec;
+    char err[1024], where[1200];
+    float *buf = NULL;
+    int rc = CLI_OK, got;
+    if (rd_open(&rd, path, format, &sc, &ro, err, sizeof err)) return cli_fail("%s", err);
+
+    /* Pass 1: every query vector must be usable before any result is printed. */
+    while ((got = rd_next(rd, &rec, err, sizeof err)) == 1) {
+        if (rec.bad) {
+            rd_where(rd, &rec, where, sizeof where);
+            rc = cli_fail("%s: %s", where, rec.reason);
+            goto done;
+        }
+    }
+    if (got < 0 || rd_rewind(rd, err, sizeof err)) {
+        rc = cli_fail("%s", err);
+        goto done;
+    }
+
+    /* Pass 2: batches of nq vectors. */
+    uint32_t dim = sc.dim[0];
+    buf = cli_xmalloc(batch * dim * sizeof(float));
+    size_t n = 0, done_q = 0;
+    while ((got = rd_next(rd, &rec, err, sizeof err)) == 1) {
+        if (rec.bad) {
+            rd_where(rd, &rec, where, sizeof where);
+            rc = cli_fail("%s: %s (the file changed while it was read)", where, rec.reason);
+            break;
+        }
+        memcpy(buf + n * dim, rec.vec[0], dim * sizeof(float));
+        if (++n == batch) {
+            if ((rc = run_batch(c, q, buf, n, done_q, o))) break;
+            done_q += n;
+            n = 0;
+        }
+    }
+    if (got < 0 && !rc) rc = cli_fail("%s", err);
+    if (!rc && n) rc = run_batch(c, q, buf, n, done_q, o);
+    if (rc) {
+        out_points_discard(o);
+    } else {
+        out_points_end(o);
+        if (o->fmt == FMT_JSON) fputc('\n', stdout);
+    }
+done:
+    free(buf);
+    rd_close(rd);
+    return rc;
+}
+
+int cmd_query(int argc, char **argv) {
+    cli_args a;
+    vs_store *s = NULL;
+    vs_coll *c = NULL;
+    float *vec = NULL;
+    uint32_t vdim = 0;
+    vs_coll_info in;
+    int fmt, qformat = -1;
+    long long k, offset, batch;
+    int rc = cli_parse(&a, argc, argv, query_opts, query_help);
+    if (rc || a.help) goto done;
+    if ((rc = cli_need_pos(&a, 2, 2, "STORE COLL"))) goto done;
+    const char *vtext = cli_opt(&a, "vector"), *qfile = cli_opt(&a, "queries");
+    if (!vtext == !qfile) {
+        rc = cli_usage("give exactly one of --vector '[...]' and --queries FILE");
+        goto done;
+    }
+    if ((rc = cli_opt_int(&a, "k", 1, VS_K_MAX, 10, &k))) goto done;
+    if ((rc = cli_opt_int(&a, "offset", 0, UINT32_MAX, 0, &offset))) goto done;
+    if ((rc = cli_opt_int(&a, "batch", 1, 65536, QUERY_BATCH_DEFAULT, &batch))) goto done;
+    if ((rc = cli_get_format(&a, FMT_JSON, 0xF, &fmt))) goto done;
+    const char *filter = cli_opt(&a, "filter");
+    if (filter && (rc = cli_check_json("filter", filter, 1))) goto done;
+    if (cli_has(&a, "with-payload") && cli_has(&a, "no-payload")) {
+        rc = cli_usage("--with-payload and --no-payload contradict each other");
+        goto done;
+    }
+    int has_thr = 0;
+    float thr = 0;
+    if (cli_has(&a, "score-threshold")) {
+        const char *t = cli_opt(&a, "score-threshold");
+        char *end;
+        double d = strtod(t, &end);
+        if (!*t || *end || !isfinite(d)) {
+            rc = cli_usage("--score-threshold: expected a number, got '%s'", t);
+            goto done;
+        }
+        has_thr = 1;
+        thr = (float)d;
+    }
+    if (vtext && (rc = cli_parse_vector("vector", vtext, &vec, &vdim))) goto done;
+    if (qfile) {
+        const char *t = cli_opt(&a, "type");
+        qformat = rd_format_of(t ? t : qfile, !t);
+        if (qformat < 0) {
+            rc = t ? cli_usage("--type: expected jsonl, csv, npy or fvecs, got '%s'", t)
+                   : cli_usage("cannot tell the format of '%s' from its extension (.fvecs, "
+                               ".npy, .jsonl, .csv); use --type", qfile);
+            goto done;
+        }
+    }
+
+    if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_READ, &s))) goto done;
+    if ((rc = cli_open_coll(s, a.pos[1], &c))) goto done;
+    int vrc = vs_coll_info_get(c, &in);
+    if (vrc) {
+        rc = cli_fail_coll(c, vrc);
+        goto done;
+    }
+    uint32_t fi;
+    if ((rc = cli_find_field(&in, cli_opt(&a, "field"), &fi))) goto done;
+    if (vec && vdim != in.fields[fi].dim) {
+        rc = cli_fail("--vector: expected %u dimensions, got %u", in.fields[fi].dim, vdim);
+        goto done;
+    }
+
+    vs_query q;
+    vs_query_init(&q);
+    q.field = in.fields[fi].name;
+    q.dim = in.fields[fi].dim;
+    q.k = (uint32_t)k;
+    q.offset = (uint32_t)offset;
+    q.filter = filter;
+    q.with = (cli_has(&a, "no-payload") ? 0 : VS_WITH_PAYLOAD) |
+             (cli_has(&a, "with-vector") ? VS_WITH_VECTOR : 0);
+    q.has_threshold = has_thr;
+    q.score_threshold = thr;
+    q.flags = cli_has(&a, "exact") ? VS_QUERY_EXACT : 0;
+
+    out_points o = {0};
+    o.f = stdout;
+    o.fmt = fmt;
+    o.scores = 1;
+    o.with_payload = !cli_has(&a, "no-payload");
+    o.with_vector = cli_has(&a, "with-vector");
+    o.info = &in;
+    o.group_arrays = 1;
+    if (qfile) {
+        if (o.fmt == FMT_JSON) o.fmt = FMT_JSONL; /* one array per query per line */
+        o.query_col = 1;
+        rc = query_file(c, &q, qfile, qformat, cli_opt(&a, "vector-field"), &in, fi,
+                        (size_t)batch, &o);
+    } else {
+        rc = run_batch(c, &q, vec, 1, 0, &o);
+        if (rc) {
+            out_points_discard(&o);
+        } else {
+            out_points_end(&o);
+            if (o.fmt == FMT_JSON) fputc('\n', stdout);
+        }
+    }
+done:
+    free(vec);
+    vs_coll_close(c);
+    vs_store_close(s);
+    cli_args_free(&a);
+    return cli_finish_stdout(rc);
+}
