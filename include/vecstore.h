@@ -270,7 +270,8 @@ VS_API const char *vs_result_payload(const vs_result *r, size_t group, size_t ro
  * fields the stored vector is the normalised one. */
 VS_API const float *vs_result_vector(const vs_result *r, size_t group, size_t row, size_t fi,
                                      uint32_t *dim);
-/* For scroll: the id to pass as offset for the next page; 0 when there is none. */
+/* For scroll: returns 1 and sets *next (may be NULL) to the id to pass as offset for the
+ * next page, or returns 0 when this was the last page. */
 VS_API int vs_result_next(const vs_result *r, vs_id *next);
 VS_API void vs_result_free(vs_result *r);
 

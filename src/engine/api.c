@@ -16,6 +16,7 @@
 #include "query/search.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
+#include "util/json.h"
 
 vs_id vs_id_str(const char *s) {
     vs_id id = {VS_ID_STR, 0, s, s ? (uint32_t)strlen(s) : 0};
@@ -115,29 +116,47 @@ static int execute(vs_coll *ch, vs__buf *b, uint64_t *affected) {
     return vs__coll_execute(ch->c, b->data, b->len, affected, &ch->err);
 }
 
-/* Canonical compact text of a JSON object payload (cJSON_free it). */
+/* Copies JSON text without insignificant whitespace. The text has been validated, so
+ * only strings need care. Keeping the original tokens (rather than re-printing the
+ * parsed tree) preserves numbers exactly: cJSON holds numbers as doubles, which would
+ * round integers above 2^53. */
+static char *minify(const char *txt, size_t len) {
+    char *out = vs__malloc(len + 1);
+    if (!out) return NULL;
+    size_t o = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = txt[i];
+        if (in_str) {
+            out[o++] = ch;
+            if (ch == '\\' && i + 1 < len)
+                out[o++] = txt[++i];
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+            out[o++] = ch;
+        } else if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r') {
+            out[o++] = ch;
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* Canonical compact text of a JSON object payload (vs__free it). */
 static int canon_payload(vs__err *e, const char *txt, size_t len, size_t i, char **out) {
     *out = NULL;
     if (len > VS_PAYLOAD_MAX)
         return vs__errf(e, VS_ERANGE, "point %zu: payload of %zu bytes exceeds %u", i, len, VS_PAYLOAD_MAX);
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(txt, len, &end, 0);
-    if (!j) {
-        size_t at = end ? (size_t)(end - txt) : 0;
-        return vs__errf(e, VS_EJSON, "point %zu: payload is not valid JSON (error near byte %zu)", i, at);
-    }
-    /* Reject trailing garbage (ParseWithLengthOpts stops at the end of the value). */
-    for (const char *p = end; p && p < txt + len; p++)
-        if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != 0) {
-            cJSON_Delete(j);
-            return vs__errf(e, VS_EJSON, "point %zu: trailing characters after the payload JSON", i);
-        }
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return vs__errf(e, VS_EJSON, "point %zu: payload must be a JSON object", i);
-    }
-    *out = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    size_t at;
+    const char *why;
+    if (vs__json_check(txt, len, &at, &why) != 0)
+        return vs__errf(e, VS_EJSON, "point %zu: payload is not valid JSON at byte %zu: %s", i, at, why);
+    size_t a = 0;
+    while (a < len && (txt[a] == ' ' || txt[a] == '\n' || txt[a] == '\t' || txt[a] == '\r')) a++;
+    if (txt[a] != '{') return vs__errf(e, VS_EJSON, "point %zu: payload must be a JSON object", i);
+    *out = minify(txt, len);
     return *out ? VS_OK : vs__errf(e, VS_ENOMEM, "out of memory");
 }
 
@@ -233,7 +252,7 @@ int vs_upsert(vs_coll *ch, const vs_upsert_batch *bt) {
     }
     rc = execute(ch, &b, NULL);
 done:
-    for (size_t i = 0; i < n; i++) cJSON_free(canon[i]);
+    for (size_t i = 0; i < n; i++) vs__free(canon[i]);
     vs__free(canon);
     vs__free(tmp);
     vs__buf_free(&b);
@@ -266,8 +285,12 @@ int vs_set_payload(vs_coll *ch, const vs_id *ids, size_t n, int op, const char *
     char *text = NULL;
     if (op != VS_PAYLOAD_CLEAR) {
         if (!json) return vs__errf(e, VS_EJSON, "payload JSON is NULL");
+        size_t at;
+        const char *why;
+        if (vs__json_check(json, strlen(json), &at, &why) != 0)
+            return vs__errf(e, VS_EJSON, "payload update is not valid JSON at byte %zu: %s", at, why);
         cJSON *j = cJSON_Parse(json);
-        if (!j) return vs__errf(e, VS_EJSON, "payload update is not valid JSON");
+        if (!j) return vs__errf(e, VS_ENOMEM, "out of memory parsing the payload update");
         int ok = op == VS_PAYLOAD_DELETE ? cJSON_IsArray(j) : cJSON_IsObject(j);
         const cJSON *k;
         if (ok && op == VS_PAYLOAD_DELETE)

@@ -33,6 +33,8 @@
  */
 #include "query/filter.h"
 
+#include "util/json.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -42,10 +44,8 @@
 #include "util/alloc.h"
 
 #define FILTER_DEPTH_MAX 32
-/* JSON nesting accepted by the scanner. A filter at the depth limit needs about
- * 2 * FILTER_DEPTH_MAX + 4 levels; staying far below cJSON's own limit (1000) keeps
- * "cJSON failed after the scan passed" meaning out-of-memory and nothing else. */
-#define JSON_DEPTH_MAX 256
+/* A filter at FILTER_DEPTH_MAX needs about 2 * FILTER_DEPTH_MAX + 4 levels of JSON,
+ * well inside VS_JSON_DEPTH_MAX (util/json.h). */
 /* has_id numbers must be below 2^53: cJSON hands us doubles, and from 2^53 on distinct
  * integers round to the same double (2^53 + 1 reads as 2^53), so a larger id would
  * silently match its neighbour. Refusing it is the honest answer. */
@@ -105,212 +105,12 @@ struct vs__filter {
     int needs_payload;
 };
 
-/* ------------------------------------------------------------------ scan ---- */
-
-typedef struct jscan {
-    const unsigned char *p;
-    size_t n, i;
-    int depth;
-    const char *why;
-} jscan;
-
-static int js_fail(jscan *s, const char *why) {
-    s->why = why;
-    return -1;
-}
-
-static void js_ws(jscan *s) {
-    while (s->i < s->n &&
-           (s->p[s->i] == ' ' || s->p[s->i] == '\t' || s->p[s->i] == '\n' || s->p[s->i] == '\r'))
-        s->i++;
-}
-
-static int js_hex4(jscan *s, unsigned *out) {
-    unsigned v = 0;
-    if (s->n - s->i < 4) return js_fail(s, "truncated \\u escape");
-    for (int k = 0; k < 4; k++) {
-        unsigned char c = s->p[s->i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return js_fail(s, "bad hex digit in \\u escape");
-        s->i++;
-    }
-    *out = v;
-    return 0;
-}
-
-/* One UTF-8 sequence starting at s->i (a byte >= 0x80), per RFC 3629's table: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static int js_utf8(jscan *s) {
-    unsigned char c = s->p[s->i];
-    unsigned char lo = 0x80, hi = 0xBF;
-    int more;
-    if (c >= 0xC2 && c <= 0xDF)
-        more = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        more = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        more = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return js_fail(s, "invalid UTF-8");
-    s->i++;
-    for (int k = 0; k < more; k++, s->i++) {
-        if (s->i >= s->n) return js_fail(s, "invalid UTF-8");
-        unsigned char d = s->p[s->i];
-        if (d < lo || d > hi) return js_fail(s, "invalid UTF-8");
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return 0;
-}
-
-static int js_string(jscan *s) {
-    s->i++; /* the opening quote */
-    for (;;) {
-        if (s->i >= s->n) return js_fail(s, "unterminated string");
-        unsigned char c = s->p[s->i];
-        if (c == '"') {
-            s->i++;
-            return 0;
-        }
-        if (c < 0x20) return js_fail(s, "control character in string");
-        if (c >= 0x80) {
-            if (js_utf8(s)) return -1;
-            continue;
-        }
-        if (c != '\\') {
-            s->i++;
-            continue;
-        }
-        s->i++;
-        if (s->i >= s->n) return js_fail(s, "unterminated string");
-        c = s->p[s->i];
-        if (strchr("\"\\/bfnrt", c) && c) {
-            s->i++;
-            continue;
-        }
-        if (c != 'u') return js_fail(s, "bad escape in string");
-        s->i++;
-        unsigned u;
-        if (js_hex4(s, &u)) return -1;
-        /* cJSON ends its C strings at a decoded NUL, which would silently change the
-         * value being compared: refuse it. */
-        if (u == 0) return js_fail(s, "\\u0000 is not supported");
-        if (u >= 0xDC00 && u <= 0xDFFF) return js_fail(s, "lone low surrogate");
-        if (u >= 0xD800 && u <= 0xDBFF) {
-            unsigned lo;
-            if (s->n - s->i < 2 || s->p[s->i] != '\\' || s->p[s->i + 1] != 'u')
-                return js_fail(s, "lone high surrogate");
-            s->i += 2;
-            if (js_hex4(s, &lo)) return -1;
-            if (lo < 0xDC00 || lo > 0xDFFF) return js_fail(s, "lone high surrogate");
-        }
-    }
-}
-
-static int js_digits(jscan *s) {
-    size_t start = s->i;
-    while (s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9') s->i++;
-    return s->i > start ? 0 : js_fail(s, "expected a digit");
-}
-
-static int js_number(jscan *s) {
-    if (s->p[s->i] == '-') s->i++;
-    if (s->i < s->n && s->p[s->i] == '0')
-        s->i++; /* no leading zeros: "01" is two tokens, caught by the caller */
-    else if (js_digits(s))
-        return -1;
-    if (s->i < s->n && s->p[s->i] == '.') {
-        s->i++;
-        if (js_digits(s)) return -1;
-    }
-    if (s->i < s->n && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
-        s->i++;
-        if (s->i < s->n && (s->p[s->i] == '+' || s->p[s->i] == '-')) s->i++;
-        if (js_digits(s)) return -1;
-    }
-    return 0;
-}
-
-static int js_value(jscan *s);
-
-static int js_container(jscan *s, unsigned char close) {
-    if (++s->depth > JSON_DEPTH_MAX) return js_fail(s, "nested too deeply");
-    s->i++;
-    js_ws(s);
-    if (s->i < s->n && s->p[s->i] == close) {
-        s->i++;
-        s->depth--;
-        return 0;
-    }
-    for (;;) {
-        if (close == '}') {
-            if (s->i >= s->n || s->p[s->i] != '"') return js_fail(s, "expected a string key");
-            if (js_string(s)) return -1;
-            js_ws(s);
-            if (s->i >= s->n || s->p[s->i] != ':') return js_fail(s, "expected ':'");
-            s->i++;
-            js_ws(s);
-        }
-        if (js_value(s)) return -1;
-        js_ws(s);
-        if (s->i < s->n && s->p[s->i] == ',') {
-            s->i++;
-            js_ws(s);
-            continue;
-        }
-        if (s->i < s->n && s->p[s->i] == close) {
-            s->i++;
-            s->depth--;
-            return 0;
-        }
-        return js_fail(s, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
-}
-
-static int js_literal(jscan *s, const char *word) {
-    size_t l = strlen(word);
-    if (s->n - s->i < l || memcmp(s->p + s->i, word, l)) return js_fail(s, "unexpected character");
-    s->i += l;
-    return 0;
-}
-
-static int js_value(jscan *s) {
-    if (s->i >= s->n) return js_fail(s, "unexpected end of text");
-    unsigned char c = s->p[s->i];
-    switch (c) {
-    case '{': return js_container(s, '}');
-    case '[': return js_container(s, ']');
-    case '"': return js_string(s);
-    case 't': return js_literal(s, "true");
-    case 'f': return js_literal(s, "false");
-    case 'n': return js_literal(s, "null");
-    default:
-        if (c == '-' || (c >= '0' && c <= '9')) return js_number(s);
-        return js_fail(s, "unexpected character");
-    }
-}
-
 /* 0 if text is one strict JSON value with only whitespace around it. */
 static int json_scan(const char *text, size_t len, vs__err *e) {
-    jscan s = {(const unsigned char *)text, len, 0, 0, NULL};
-    js_ws(&s);
-    if (js_value(&s) == 0) {
-        js_ws(&s);
-        if (s.i == s.n) return VS_OK;
-        s.why = "unexpected text after the filter";
-    }
-    return vs__errf(e, VS_EFILTER, "invalid JSON at byte %zu: %s", s.i, s.why);
+    size_t at;
+    const char *why;
+    if (vs__json_check(text, len, &at, &why) == 0) return VS_OK;
+    return vs__errf(e, VS_EFILTER, "invalid JSON at byte %zu: %s", at, why);
 }
 
 /* --------------------------------------------------------------- compile ---- */

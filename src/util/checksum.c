@@ -3,7 +3,10 @@
  */
 #include "util/checksum.h"
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t's size, so our allocator can own it */
 #include <xxhash.h>
+
+#include "util/alloc.h"
 
 uint64_t vs__checksum(const void *data, size_t len) { return XXH3_64bits(data, len); }
 
@@ -12,8 +15,11 @@ uint64_t vs__checksum_seed(const void *data, size_t len, uint64_t seed) {
 }
 
 vs__cksum_state *vs__cksum_new(void) {
-    XXH3_state_t *s = XXH3_createState();
-    if (s) XXH3_64bits_reset(s);
+    XXH3_state_t *s = vs__aligned_alloc(64, sizeof *s);
+    if (s) {
+        XXH3_INITSTATE(s);
+        XXH3_64bits_reset(s);
+    }
     return (vs__cksum_state *)s;
 }
 
@@ -25,4 +31,4 @@ uint64_t vs__cksum_digest(const vs__cksum_state *s) {
     return XXH3_64bits_digest((const XXH3_state_t *)s);
 }
 
-void vs__cksum_free(vs__cksum_state *s) { XXH3_freeState((XXH3_state_t *)s); }
+void vs__cksum_free(vs__cksum_state *s) { vs__aligned_free(s); }

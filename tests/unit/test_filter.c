@@ -418,7 +418,7 @@ TEST(filter, bad_json_reports_the_offset) {
     } cases[] = {
         {"{", "invalid JSON at byte 1: expected a string key"},
         {"{\"must\":[}", "invalid JSON at byte 9: unexpected character"},
-        {"{\"must\":[]} x", "invalid JSON at byte 12: unexpected text after the filter"},
+        {"{\"must\":[]} x", "invalid JSON at byte 12: unexpected text after the value"},
         {"{\"must\":[]}}", "invalid JSON at byte 11"},
         {"{\"must\":[],}", "invalid JSON at byte 11: expected a string key"},
         {"{'must':[]}", "invalid JSON at byte 1"},
