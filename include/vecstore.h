@@ -144,7 +144,9 @@ enum vs_fsync {
 #define VS_FLUSH_BYTES_MAX (4096ull << 20)
 
 typedef struct vs_store_options {
-    int read_only;                /* open without the write lock; sees last durable state */
+    int read_only;                /* open without the write lock: sees what the writer had
+                                     written to its files when this open read them (later
+                                     writes are not seen until reopened) */
     int create_if_missing;        /* default 1 */
     int fsync;                    /* enum vs_fsync, default VS_FSYNC_ALWAYS */
     uint32_t fsync_interval_ms;   /* for VS_FSYNC_BATCH */
@@ -312,9 +314,11 @@ VS_API void vs_query_init(vs_query *q);
 
 /* Top-k nearest points to each query vector. Scores are the metric's natural value:
  * l2 → Euclidean distance (ascending), cosine and dot → similarity (descending).
- * Filter (subset; the full language arrives with the filtering module):
- *   {"must":[C…], "should":[C…], "must_not":[C…]}   all / any / none
- *   C = {"key":"a.b", "match":{"value":V}} | {"key":"a","range":{"gt"|"gte"|"lt"|"lte":N}}
+ * Filter: Qdrant's JSON filter structure (see docs/filters.md for the full reference):
+ *   {"must":[C…], "should":[C…], "must_not":[C…]}   all / at least one / none
+ *   C = {"key":"a.b", "match":{"value":V} | {"any":[V…]} | {"except":[V…]}}
+ *     | {"key":"a", "range":{"gt"|"gte"|"lt"|"lte":N, …}}
+ *     | {"has_id":[id…]} | {"is_empty":{"key":K}} | {"is_null":{"key":K}}
  *     | a nested filter object. */
 VS_API int vs_query_run(vs_coll *c, const vs_query *q, vs_result **out);
 

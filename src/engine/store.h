@@ -3,7 +3,7 @@
  * writer process.
  *
  * Directory layout (docs/format/store.md):
- *   VECSTORE          "VSSTORE1" frame, JSON {"format":1,"created":"…"} — marks a store
+ *   VECSTORE          "VSSTORE1" frame, JSON {"format":1,"created":<unix seconds>} — marks a store
  *   LOCK              flock(LOCK_EX) held by the one writing process
  *   collections/NAME  one directory per collection (engine/collection.h)
  *

@@ -14,7 +14,8 @@
  *     4    4 reserved (0)
  *     8    8 lsn               consecutive across all files, first record of a file =
  *                              the number in its name
- *    16    8 checksum          XXH3-64 of bytes 0..15 and the payload
+ *    16    8 checksum          XXH3-64 of the payload, seeded with the XXH3-64 of
+ *                              bytes 0..15 (so header and payload are both covered)
  *    24    n payload
  *
  * Recovery rules. A record that is cut short or fails its checksum at the end of the
