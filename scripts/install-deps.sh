@@ -6,6 +6,7 @@
 set -e
 PKGS="build-essential cmake pkg-config libcjson-dev libxxhash-dev libopenblas-dev python3"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS python3-numpy python3-faiss python3-matplotlib"
+[ -n "${VS_FUZZ_SECONDS:-}" ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

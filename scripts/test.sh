@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds VecStore twice (release, then ASan+UBSan) and runs every test suite in both.
-# Output: each suite's lines, then one closing line "N passed, N failed" summed over all
+# With VS_FUZZ_SECONDS=N it also builds the libFuzzer targets with clang and fuzzes each
+# for N seconds. Output: each suite's lines, then one closing line "N passed, N failed" summed over all
 # runs. Exit status is non-zero if anything failed. VS_TEST_LONG=1 runs the long soak,
 # crash and fuzz variants.
 set -u
@@ -18,6 +19,14 @@ run_suites() { # $1 = build dir, $2 = label
     "$1/vstest" --suite "$s" 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
     tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
   done
+  # Fuzz targets replay their corpora (seeds and every saved crash input).
+  for f in "$1"/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f" | sed 's/^fuzz_//')
+    echo "== $2: fuzz corpus $name"
+    "$f" "tests/fuzz/corpus/$name" 2>&1 | tee -a "$LOG" | tail -1
+    tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
+  done
 }
 
 echo "== build (release)"
@@ -29,6 +38,23 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON >/dev/null &&
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suites build-asan asan
+
+if [ -n "${VS_FUZZ_SECONDS:-}" ]; then
+  echo "== build (libFuzzer)"
+  CC=clang cmake -S . -B build-fuzz -DVS_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build-fuzz -j "$JOBS" >/dev/null
+  for f in build-fuzz/fuzz_*; do
+    name=$(basename "$f" | sed 's/^fuzz_//')
+    work=$(mktemp -d)
+    cp tests/fuzz/corpus/"$name"/* "$work"/ 2>/dev/null || true
+    echo "== fuzz $name for ${VS_FUZZ_SECONDS}s"
+    if (cd "$work" && "$OLDPWD/$f" -max_total_time="$VS_FUZZ_SECONDS" "$work" >"$work.log" 2>&1); then
+      echo "1 passed, 0 failed" | tee -a "$LOG"
+    else
+      tail -30 "$work.log"; echo "0 passed, 1 failed" | tee -a "$LOG"; status=1
+    fi
+    rm -rf "$work" "$work.log"
+  done
+fi
 
 passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | awk '{p+=$1} END {print p+0}')
 failed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | awk '{f+=$3} END {print f+0}')
