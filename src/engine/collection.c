@@ -30,6 +30,7 @@
 #include "storage/frame.h"
 #include "util/alloc.h"
 #include "util/checksum.h"
+#include "util/json.h"
 
 #define MANIFEST_MAGIC "VSMANIFT"
 
@@ -61,27 +62,35 @@ static int manifest_encode(const vs__coll *c, vs__segment **segs, const uint64_t
     int rc = VS_OK;
     char *text = NULL;
     cJSON *m = cJSON_CreateObject(), *arr = NULL;
+    /* Every cJSON_Add* allocates and returns NULL when that fails, leaving the member
+     * out: unchecked, out-of-memory would write a manifest that silently lacks fields. */
     if (!m) goto oom;
-    cJSON_AddNumberToObject(m, "format", VS_FORMAT_VERSION);
-    cJSON_AddStringToObject(m, "name", c->name);
+    if (!cJSON_AddNumberToObject(m, "format", VS_FORMAT_VERSION) ||
+        !cJSON_AddStringToObject(m, "name", c->name))
+        goto oom;
     cJSON *sc = vs__schema_to_json(&c->schema);
     if (!sc) goto oom;
-    cJSON_AddItemToObject(m, "schema", sc);
+    if (!cJSON_AddItemToObject(m, "schema", sc)) {
+        cJSON_Delete(sc);
+        goto oom;
+    }
     /* lsns can exceed 2^53 in theory; keep them exact as strings */
     char buf[32];
     snprintf(buf, sizeof buf, "%" PRIu64, checkpoint);
-    cJSON_AddStringToObject(m, "checkpoint_lsn", buf);
-    cJSON_AddNumberToObject(m, "next_segment_id", next_id);
+    if (!cJSON_AddStringToObject(m, "checkpoint_lsn", buf) ||
+        !cJSON_AddNumberToObject(m, "next_segment_id", next_id))
+        goto oom;
     if (!(arr = cJSON_AddArrayToObject(m, "segments"))) goto oom;
     for (size_t i = 0; i < nsegs; i++) {
         cJSON *o = cJSON_CreateObject();
         if (!o) goto oom;
         cJSON_AddItemToArray(arr, o);
-        cJSON_AddNumberToObject(o, "id", segs[i]->id);
-        cJSON_AddNumberToObject(o, "rows", (double)segs[i]->rows);
         uint64_t g = gens ? gens[i] : segs[i]->del_gen;
         snprintf(buf, sizeof buf, "%" PRIu64, segs[i]->ndeleted ? g : 0);
-        cJSON_AddStringToObject(o, "del_gen", buf);
+        if (!cJSON_AddNumberToObject(o, "id", segs[i]->id) ||
+            !cJSON_AddNumberToObject(o, "rows", (double)segs[i]->rows) ||
+            !cJSON_AddStringToObject(o, "del_gen", buf))
+            goto oom;
     }
     if (!(text = cJSON_PrintUnformatted(m))) goto oom;
     *out = text;
@@ -93,14 +102,25 @@ done:
     return rc;
 }
 
+static uint8_t *frame_image(const char *magic, const void *body, size_t len, size_t *out_len);
+
+/* Replaces the manifest (temp file, fsync, rename, fsync dir). *visible (may be NULL)
+ * is set once the new manifest has replaced the old one: on a failure with *visible
+ * set, only the directory fsync failed and a crash may leave either manifest (see
+ * manifest_limbo). */
 static int manifest_write(vs__coll *c, vs__segment **segs, size_t nsegs, uint64_t checkpoint,
-                          uint32_t next_id, vs__err *e) {
+                          uint32_t next_id, int *visible, vs__err *e) {
     char *text, path[4200];
+    if (visible) *visible = 0;
     int rc = manifest_encode(c, segs, NULL, nsegs, checkpoint, next_id, &text, e);
     if (rc) return rc;
-    if (!(rc = vs__path_join(path, sizeof path, c->dir, "MANIFEST", e)))
-        rc = vs__frame_write_file(path, MANIFEST_MAGIC, text, strlen(text), e);
+    size_t ilen;
+    uint8_t *img = frame_image(MANIFEST_MAGIC, text, strlen(text), &ilen);
     cJSON_free(text);
+    if (!img) return vs__errf(e, VS_ENOMEM, "out of memory writing the manifest");
+    if (!(rc = vs__path_join(path, sizeof path, c->dir, "MANIFEST", e)))
+        rc = vs__file_replace(path, img, ilen, visible, e);
+    vs__free(img);
     return rc;
 }
 
@@ -132,9 +152,17 @@ static int manifest_read(const char *dir, manifest *mf, vs__err *e) {
         if (rc == VS_EFORMAT) e->rc = rc = VS_ECORRUPT;
         return rc;
     }
+    /* cJSON fails alike for bad text and for memory: check the text first, so that a
+     * failure to parse text that checked out is out-of-memory, not corruption. */
+    size_t at;
+    const char *why;
+    if (vs__json_check((const char *)body, len, &at, &why) != 0) {
+        vs__free(body);
+        return vs__errf(e, VS_ECORRUPT, "%s: body is not valid JSON (byte %zu: %s)", path, at, why);
+    }
     cJSON *m = cJSON_ParseWithLength((const char *)body, len);
     vs__free(body);
-    if (!m) return vs__errf(e, VS_ECORRUPT, "%s: body is not valid JSON", path);
+    if (!m) return vs__errf(e, VS_ENOMEM, "out of memory reading %s", path);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(m, "format");
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive(m, "segments");
     const cJSON *nid = cJSON_GetObjectItemCaseSensitive(m, "next_segment_id");
@@ -196,7 +224,7 @@ int vs__coll_create_dir(const char *colls_dir, const char *name, const vs_schema
     c.schema = *sc;
     char wal[4400];
     snprintf(wal, sizeof wal, "%s/wal", tmp);
-    if ((rc = manifest_write(&c, NULL, 0, 0, 1, e)) || (rc = vs__dir_make(wal, e)) ||
+    if ((rc = manifest_write(&c, NULL, 0, 0, 1, NULL, e)) || (rc = vs__dir_make(wal, e)) ||
         (rc = vs__dir_fsync(tmp, e)) || (rc = vs__file_rename(tmp, final, e))) {
         vs__dir_remove_all(tmp);
         return rc;
@@ -304,12 +332,17 @@ static int payload_update(const char *old, size_t oldlen, int op, const cJSON *a
     if (op == VS_PAYLOAD_SET) {
         const cJSON *kv;
         cJSON_ArrayForEach(kv, arg) {
+            /* Keys are case-sensitive (cJSON_HasObjectItem is not). The duplicate
+             * carries its own copy of the key, so replacing allocates nothing; adding
+             * copies the key and can fail, and then dup is still ours to free. */
             cJSON *dup = cJSON_Duplicate(kv, 1);
             if (!dup) goto oom;
-            if (cJSON_HasObjectItem(p, kv->string)) {
-                cJSON_ReplaceItemInObjectCaseSensitive(p, kv->string, dup);
-            } else {
-                cJSON_AddItemToObject(p, kv->string, dup);
+            cJSON *cur = cJSON_GetObjectItemCaseSensitive(p, kv->string);
+            if (cur) {
+                cJSON_ReplaceItemViaPointer(p, cur, dup);
+            } else if (!cJSON_AddItemToObject(p, kv->string, dup)) {
+                cJSON_Delete(dup);
+                goto oom;
             }
         }
     } else { /* VS_PAYLOAD_DELETE: arg is an array of keys */
@@ -323,6 +356,7 @@ static int payload_update(const char *old, size_t oldlen, int op, const cJSON *a
     }
 done:
     cJSON_Delete(p);
+    p = NULL; /* the failure path below deletes p too */
     if (!*out) goto oom;
     return VS_OK;
 oom:
@@ -570,6 +604,19 @@ static void set_fatal(vs__coll *c, const vs__err *e) {
     c->fatal_err = *e;
 }
 
+/* A manifest write failed after the new manifest was renamed in (only the directory
+ * fsync failed). A crash may now leave either manifest, and each names files that are
+ * on disk: the caller removes nothing, and the collection refuses writes until it is
+ * reopened, because going on (a flush reuses the segment id of the one that failed)
+ * could destroy files that one of the two manifests needs. Returns VS_EFATAL. */
+static int manifest_limbo(vs__coll *c, vs__err *e) {
+    vs__err cause = *e;
+    set_fatal(c, &cause);
+    return vs__errf(e, VS_EFATAL,
+                    "collection '%s': the new manifest may not be durable (%s); reopen the store",
+                    c->name, cause.msg);
+}
+
 static int flush_locked(vs__coll *c, vs__err *e);
 
 int vs__coll_execute(vs__coll *c, const uint8_t *cmd, size_t len, uint64_t *affected,
@@ -654,11 +701,18 @@ static int flush_locked(vs__coll *c, vs__err *e) {
         list[i] = c->segs[i];
     }
     if (sealed) list[c->nsegs] = sealed;
-    rc = manifest_write(c, list, n, L, c->next_seg_id + 1, e);
+    int visible;
+    rc = manifest_write(c, list, n, L, c->next_seg_id + 1, &visible, e);
     if (rc) {
         for (size_t i = 0; i < c->nsegs; i++) c->segs[i]->del_gen = old_gens[i];
         vs__free(old_gens);
         vs__free(list);
+        if (visible) {
+            /* The new manifest names the segment and tombstones just written: keep them. */
+            vs__seg_unref(sealed);
+            vs__seg_unref(fresh);
+            return manifest_limbo(c, e);
+        }
         goto undo;
     }
     vs__free(old_gens);
@@ -826,8 +880,10 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
     size_t k = 0;
     if (merged) list[k++] = merged;
     for (size_t i = nsrc; i < c->nsegs; i++) list[k++] = c->segs[i];
-    if ((rc = manifest_write(c, list, n, L, c->next_seg_id + 1, e))) {
+    int visible;
+    if ((rc = manifest_write(c, list, n, L, c->next_seg_id + 1, &visible, e))) {
         vs__free(list);
+        if (visible) rc = manifest_limbo(c, e); /* VS_EFATAL: `out` keeps the new segment */
         pthread_mutex_unlock(&c->wmu);
         goto out;
     }

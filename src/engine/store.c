@@ -22,6 +22,7 @@
 #include "storage/archive.h"
 #include "storage/frame.h"
 #include "util/alloc.h"
+#include "util/json.h"
 
 #define STORE_MAGIC "VSSTORE1"
 
@@ -148,13 +149,26 @@ static int mkdir_p(const char *path, vs__err *e) {
     return VS_OK;
 }
 
-static int dir_is_empty(const char *path) {
+/* 1 if path is empty. With creating set, what a creation cut short by a crash leaves
+ * before VECSTORE is in place (LOCK, VECSTORE.tmp, an empty collections/) counts as
+ * empty too: that creation was never acknowledged, and must not leave a directory
+ * that can be neither opened nor created. */
+static int dir_is_empty(const char *path, int creating) {
     DIR *d = opendir(path);
     if (!d) return 0;
     struct dirent *de;
     int empty = 1;
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) empty = 0;
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+        if (creating && (!strcmp(n, "LOCK") || !strcmp(n, "VECSTORE.tmp"))) continue;
+        if (creating && !strcmp(n, "collections")) {
+            char sub[4200];
+            snprintf(sub, sizeof sub, "%s/collections", path);
+            if (dir_is_empty(sub, 0)) continue;
+        }
+        empty = 0;
+    }
     closedir(d);
     return empty;
 }
@@ -181,10 +195,13 @@ static int read_store_meta(const char *path, vs__err *e) {
         if (rc == VS_EFORMAT) e->rc = rc = VS_ENOTSTORE;
         return rc;
     }
-    cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+    /* Text that checks out but does not parse means cJSON ran out of memory. */
+    int valid = vs__json_check((const char *)body, len, NULL, NULL) == 0;
+    cJSON *j = valid ? cJSON_ParseWithLength((const char *)body, len) : NULL;
     vs__free(body);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
-    if (!cJSON_IsNumber(fmt)) rc = vs__errf(e, VS_ECORRUPT, "%s: no format number", f);
+    if (valid && !j) rc = vs__errf(e, VS_ENOMEM, "out of memory reading %s", f);
+    else if (!cJSON_IsNumber(fmt)) rc = vs__errf(e, VS_ECORRUPT, "%s: no format number", f);
     else if (fmt->valuedouble > VS_FORMAT_VERSION)
         rc = vs__errf(e, VS_EVERSION, "store format %d is newer than this build supports (%d)",
                       fmt->valueint, VS_FORMAT_VERSION);
@@ -224,7 +241,7 @@ static int core_open(const char *path, const struct stat *st, const vs_store_opt
     char meta[4200];
     snprintf(meta, sizeof meta, "%s/VECSTORE", path);
     if (!vs__path_exists(meta)) {
-        if (!dir_is_empty(path)) {
+        if (!dir_is_empty(path, 1)) {
             rc = vs__errf(e, VS_ENOTSTORE,
                           "%s is not a vecstore store (no VECSTORE file, and the directory is not empty)",
                           path);
@@ -514,9 +531,8 @@ int vs_store_restore(vs_store *h, const char *archive, const char *name) {
     if (!h || !archive) return VS_EINVAL;
     vs__err *e = &h->err;
     if (h->read_only) return vs__errf(e, VS_EREADONLY, "store is open read-only");
-    int rc = vs__archive_verify(archive, e);
-    if (rc) return rc;
-    char target[VS_NAME_MAX + 1];
+    int rc;
+    char target[VS_NAME_MAX + 1]; /* extraction verifies the archive before writing */
     if (name) {
         if (!vs__name_ok(name, 0)) return vs__errf(e, VS_ENAME, "invalid collection name '%s'", name);
         snprintf(target, sizeof target, "%s", name);
@@ -526,10 +542,15 @@ int vs_store_restore(vs_store *h, const char *archive, const char *name) {
         if ((rc = vs__archive_read_entry(archive, "MANIFEST", &m, &ml, e))) return rc;
         vs__frame f;
         cJSON *j = NULL;
+        int valid = 0;
         if (vs__frame_decode(m, ml, "VSMANIFT", &f, "snapshot manifest", e) == VS_OK &&
-            vs__frame_check_body(&f, m, ml, "snapshot manifest", e) == VS_OK)
+            vs__frame_check_body(&f, m, ml, "snapshot manifest", e) == VS_OK &&
+            vs__json_check((const char *)m + f.body_off, (size_t)f.body_len, NULL, NULL) == 0) {
+            valid = 1;
             j = cJSON_ParseWithLength((const char *)m + f.body_off, (size_t)f.body_len);
+        }
         vs__free(m);
+        if (valid && !j) return vs__errf(e, VS_ENOMEM, "out of memory reading the snapshot manifest");
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
         if (!cJSON_IsString(n) || !vs__name_ok(n->valuestring, 0)) {
             cJSON_Delete(j);

@@ -235,7 +235,12 @@ done:
 }
 
 int vs__file_write_atomic(const char *path, const void *data, size_t len, vs__err *e) {
+    return vs__file_replace(path, data, len, NULL, e);
+}
+
+int vs__file_replace(const char *path, const void *data, size_t len, int *replaced, vs__err *e) {
     char tmp[4096], dir[4096];
+    if (replaced) *replaced = 0;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return vs__errf(e, VS_ENAME, "path too long: %s", path);
     snprintf(dir, sizeof dir, "%s", path);
@@ -254,6 +259,7 @@ int vs__file_write_atomic(const char *path, const void *data, size_t len, vs__er
         unlink(tmp);
         return rc;
     }
+    if (replaced) *replaced = 1;
     return vs__dir_fsync(dir, e);
 }
 

@@ -68,6 +68,12 @@ int vs__path_is_dir(const char *path);
 int vs__file_read_all(const char *path, uint8_t **data, size_t *len, vs__err *e);
 /* Writes a whole file atomically: path.tmp, fsync, rename, fsync dir. */
 int vs__file_write_atomic(const char *path, const void *data, size_t len, vs__err *e);
+/* The same, saying whether the new file took the old one's place: *replaced is set from
+ * the rename on, so it is 1 also when only the directory fsync after the rename failed.
+ * The new file is then visible but not known to be durable, and a crash may leave
+ * either version: a caller that commits state by such a rename must treat that failure
+ * as "maybe committed" (keep everything both versions need). */
+int vs__file_replace(const char *path, const void *data, size_t len, int *replaced, vs__err *e);
 
 /* Read-only shared mapping of a whole file. */
 typedef struct vs__map {

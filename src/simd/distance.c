@@ -6,8 +6,8 @@
  * baseline x86-64 and only compares CPUID feature bits and hands out pointers to the
  * tables, so nothing that could execute an unsupported instruction runs before the
  * check. __builtin_cpu_supports() consults CPUID and, for AVX and AVX-512, whether the
- * OS saves the wider registers (XCR0), so a kernel that disabled AVX-512 state is
- * handled.
+ * OS saves the wider registers (XCR0), so a CPU with AVX-512 under an OS or hypervisor
+ * that does not enable its state gets avx2.
  *
  * A table is "supported" only if the CPU has every feature its file is compiled with:
  * the compiler is free to use any of them (avx512 is built with F, DQ, BW, VL, AVX2

@@ -55,10 +55,12 @@ extern const vs__dist_ops vs__dist_avx2;
 extern const vs__dist_ops vs__dist_avx512;
 
 /* Batched scoring through BLAS (sgemm): out[i*ld_out + j] = score(q_i, row j) for
- * nq queries and n rows, with the metric's sign convention above. For l2 the caller
- * passes row_norms (||x_j||^2, n floats; may be NULL for dot) — the result is
- * 2 q.x - ||x||^2 - ||q||^2. Returns 0, or -1 if out of memory (scratch for query
- * norms). Threads: uses the BLAS library's threads. */
+ * nq queries and n rows, with the metric's sign convention above; ld_out >= n, and the
+ * gap between n and ld_out is left untouched. For l2 the caller passes row_norms
+ * (||x_j||^2, n floats; may be NULL for dot) — the result is 2 q.x - ||x||^2 - ||q||^2
+ * (exactly (2 q.x - ||x||^2) - ||q||^2 in float), clamped to <= 0 since cancellation
+ * can round it above 0. Returns 0, or -1 if out of memory (scratch for query norms;
+ * dot never fails). Threads: uses the BLAS library's threads. */
 enum { VS__SCORE_DOT = 0, VS__SCORE_NEGL2 = 1 };
 int vs__dist_gemm(int kind, const float *queries, size_t nq, const float *base, size_t n,
                   size_t dim, const float *row_norms, float *out, size_t ld_out);

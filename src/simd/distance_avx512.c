@@ -23,7 +23,7 @@
  *   - The horizontal sum is done once per row, and for four rows at a time (hsum4: 7
  *     shuffles and 4 adds for four rows instead of ~4 x 8 for four separate reductions).
  *   - Software prefetch a fixed distance ahead for dim <= 256: see PF_BYTES below for
- *     the measurements (it lifts negl2_rows from ~75 % to ~95 % of the streaming read
+ *     the measurements (it lifts negl2_rows from ~75 % to ~90 % of the streaming read
  *     bandwidth, and small dimensions by 3-4x).
  *
  * Summation order differs from the scalar oracle (16 lanes, then a tree), so results
@@ -41,16 +41,21 @@
 
 /* Software prefetch, dim <= 256 only: each block of rows prefetches the bytes PF_BYTES
  * ahead of it (about one memory latency at full bandwidth: 4 KB / 35 GB/s = 117 ns).
- * Measured with bench/bench_kernels, 1M x 128, THP, best of 7, % of the streaming sum:
+ * Measured with bench/bench_kernels on the Zen 5 dev box, 1M x 128, THP, best of 7
+ * interleaved passes, three runs each, % of the plain streaming sum (the box is shared,
+ * single figures move by 5-10 %):
  *   PF_BYTES     0: dot_rows  90-105 %, negl2_rows 73-80 %
  *   PF_BYTES  2048: dot_rows  95-104 %, negl2_rows 92-96 %
- *   PF_BYTES  4096: dot_rows  94-112 %, negl2_rows 91-104 %
+ *   PF_BYTES  4096: dot_rows  94-112 %, negl2_rows 91-104 %   <- chosen
  *   PF_BYTES  8192: dot_rows  93-98 %,  negl2_rows 88-95 %
- * negl2 has one more uop per load than dot, so without prefetch fewer loads fit in the
- * reorder window and the hardware prefetcher alone does not keep enough misses in
- * flight. At dim 1..16 prefetch is worth 3-4x (dim 4: 2.8 -> 0.6 ns/row). For the
- * generic path (dim > 256) it costs instead: a block there is 4 x 1..6 KB of loads that
- * already overlap, and the extra prefetch uops cut dim 768/1536 from 37 to 29 GB/s. */
+ * At 4096, hints T1, T2 and NTA, and one prefetch per 128 bytes instead of per line,
+ * were no better than T0 per line beyond that noise. negl2 has one more uop per load
+ * than dot, so without prefetch fewer loads fit in the reorder window and the hardware
+ * prefetcher alone does not keep enough misses in flight. At dim 1..16 prefetch is
+ * worth 3-4x (dim 4: 2.8 -> 0.6 ns/row). For the generic path (dim > 256) it costs
+ * instead: a block there is 4 x 1..6 KB of loads that already overlap, and the extra
+ * prefetch uops cut dim 768/1536 from 37 to 29 GB/s; limited to dim <= 512 or 2048
+ * it made 257..1536 no faster (29-36 GB/s either way). */
 #ifndef PF_BYTES
 #define PF_BYTES 4096
 #endif
@@ -84,9 +89,12 @@ VS_AI __m512 step(__m512 acc, __m512 x, __m512 q, int l2) {
     return _mm512_fmadd_ps(x, q, acc);
 }
 
-VS_AI void prefetch_rows(const float *r, size_t bytes) {
+/* bytes is a compile-time constant where it is called, so the loop unrolls into one
+ * prefetch per line. Prefetches never fault, even past the end of the rows. */
+VS_AI void prefetch_rows(const float *r, const size_t bytes) {
 #if PF_BYTES > 0
     const char *p = (const char *)r + PF_BYTES;
+#pragma GCC unroll 64
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 #else
     (void)r;
@@ -125,58 +133,14 @@ static float norm_sq_avx512(const float *a, const float *b, size_t dim) {
 
 /* ----------------------------------------------------------- row kernels -- */
 
-/* The last chunk of a row. Masked loads are only used where the bytes past the row may
- * be past the caller's buffer: on Zen 5 a masked load that misses the cache is several
- * times slower than a plain one (dot_rows at dim 16 from DRAM: 5.1 ns/row with masked
- * loads, 2.2 with plain ones), apparently without overlapping other misses. Inside the
- * buffer the plain load reads into the next row and the lanes past the row are zeroed
- * in a register. (Never multiply them by zero instead: the next row may hold a NaN.) */
-VS_AI __m512 load_tail(const float *p, __mmask16 m, int safe) {
-    return safe ? _mm512_maskz_mov_ps(m, _mm512_loadu_ps(p)) : _mm512_maskz_loadu_ps(m, p);
-}
-
 VS_AI void store4(float *out, __m512 a0, __m512 a1, __m512 a2, __m512 a3, int l2) {
     __m128 s = hsum4(a0, a1, a2, a3);
     if (l2) s = _mm_sub_ps(_mm_setzero_ps(), s);
     _mm_storeu_ps(out, s);
 }
 
-/* Rows [i, end) in blocks of four, dim in (16*(NV-1), 16*NV] with NV a compile-time
- * constant 1..16 after inlining and the query chunks in qv (registers). Returns the
- * first row not done. */
-VS_AI size_t block_fixed(const __m512 *qv, const float *base, size_t i, size_t end,
-                         size_t dim, __mmask16 tm, float *out, const int NV, const int l2,
-                         const int safe) {
-    for (; i + ROWS <= end; i += ROWS) {
-        const float *r = base + i * dim;
-        prefetch_rows(r, ROWS * dim * sizeof(float));
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-#pragma GCC unroll 16
-        for (int k = 0; k < NV - 1; k++) {
-            a0 = step(a0, _mm512_loadu_ps(r + 16 * k), qv[k], l2);
-            a1 = step(a1, _mm512_loadu_ps(r + dim + 16 * k), qv[k], l2);
-            a2 = step(a2, _mm512_loadu_ps(r + 2 * dim + 16 * k), qv[k], l2);
-            a3 = step(a3, _mm512_loadu_ps(r + 3 * dim + 16 * k), qv[k], l2);
-        }
-        const size_t t = 16 * (size_t)(NV - 1);
-        a0 = step(a0, load_tail(r + t, tm, safe), qv[NV - 1], l2);
-        a1 = step(a1, load_tail(r + dim + t, tm, safe), qv[NV - 1], l2);
-        a2 = step(a2, load_tail(r + 2 * dim + t, tm, safe), qv[NV - 1], l2);
-        a3 = step(a3, load_tail(r + 3 * dim + t, tm, safe), qv[NV - 1], l2);
-        store4(out + i, a0, a1, a2, a3, l2);
-    }
-    return i;
-}
-
-/* Rows a block may read (whole rows plus the over-read of the last chunk) before it
- * would need masked loads: blocks that end at or before the returned row are safe. */
-static size_t safe_end(size_t n, size_t dim, size_t chunk_end) {
-    size_t over = chunk_end - dim; /* floats the plain tail load reads past a row */
-    size_t extra = over ? (over + dim - 1) / dim : 0;
-    return n > extra ? n - extra : 0;
-}
-
+/* dim in (16*(NV-1), 16*NV], NV a compile-time constant 1..16 after inlining: the query
+ * chunks stay in registers and every loop over the dimension is unrolled. */
 VS_AI void rows_fixed(const float *q, const float *base, size_t n, size_t dim, float *out,
                       const int NV, const int l2) {
     const __mmask16 tm = tail_mask(dim);
@@ -186,9 +150,31 @@ VS_AI void rows_fixed(const float *q, const float *base, size_t n, size_t dim, f
     for (int k = 0; k < NV - 1; k++) qv[k] = _mm512_loadu_ps(q + 16 * k);
     qv[NV - 1] = _mm512_maskz_loadu_ps(tm, q + 16 * (NV - 1));
 
-    size_t i = block_fixed(qv, base, 0, safe_end(n, dim, 16 * (size_t)NV), dim, tm, out, NV,
-                           l2, 1);
-    i = block_fixed(qv, base, i, n, dim, tm, out, NV, l2, 0);
+    size_t i = 0;
+    for (; i + ROWS <= n; i += ROWS) {
+        const float *r0 = base + i * dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
+        /* Hide how the four pointers relate: otherwise GCC's induction-variable pass
+         * turns every r_m + 64k into a base plus a separate offset register and runs out
+         * of registers (20+ spills to xmm per block at dim 128). */
+        __asm__("" : "+r"(r1), "+r"(r2), "+r"(r3));
+        prefetch_rows(r0, ROWS * 64 * (size_t)NV); /* covers ROWS * dim floats */
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int k = 0; k < NV - 1; k++) {
+            a0 = step(a0, _mm512_loadu_ps(r0 + 16 * k), qv[k], l2);
+            a1 = step(a1, _mm512_loadu_ps(r1 + 16 * k), qv[k], l2);
+            a2 = step(a2, _mm512_loadu_ps(r2 + 16 * k), qv[k], l2);
+            a3 = step(a3, _mm512_loadu_ps(r3 + 16 * k), qv[k], l2);
+        }
+        const size_t t = 16 * (size_t)(NV - 1);
+        a0 = step(a0, _mm512_maskz_loadu_ps(tm, r0 + t), qv[NV - 1], l2);
+        a1 = step(a1, _mm512_maskz_loadu_ps(tm, r1 + t), qv[NV - 1], l2);
+        a2 = step(a2, _mm512_maskz_loadu_ps(tm, r2 + t), qv[NV - 1], l2);
+        a3 = step(a3, _mm512_maskz_loadu_ps(tm, r3 + t), qv[NV - 1], l2);
+        store4(out + i, a0, a1, a2, a3, l2);
+    }
+
     for (; i < n; i++) {
         const float *r = base + i * dim;
         __m512 a = _mm512_setzero_ps();
@@ -199,12 +185,15 @@ VS_AI void rows_fixed(const float *q, const float *base, size_t n, size_t dim, f
     }
 }
 
-/* Rows [i, end) in blocks of four, any dim; the query chunks come from L1 each time,
- * one extra load next to four row loads that mostly miss. */
-VS_AI size_t block_any(const float *q, const float *base, size_t i, size_t end, size_t dim,
-                       __mmask16 tm, float *out, const int l2, const int safe) {
+/* Any dim; the query chunks come from L1 each time, one extra load next to four row
+ * loads that mostly miss. */
+VS_AI void rows_any(const float *q, const float *base, size_t n, size_t dim, float *out,
+                    const int l2) {
+    const __mmask16 tm = tail_mask(dim);
     const size_t full = dim & ~(size_t)15;
-    for (; i + ROWS <= end; i += ROWS) {
+    const float sign = l2 ? -1.0f : 1.0f;
+    size_t i = 0;
+    for (; i + ROWS <= n; i += ROWS) {
         const float *r0 = base + i * dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
@@ -218,28 +207,18 @@ VS_AI size_t block_any(const float *q, const float *base, size_t i, size_t end, 
         }
         if (j < dim) {
             __m512 qj = _mm512_maskz_loadu_ps(tm, q + j);
-            a0 = step(a0, load_tail(r0 + j, tm, safe), qj, l2);
-            a1 = step(a1, load_tail(r1 + j, tm, safe), qj, l2);
-            a2 = step(a2, load_tail(r2 + j, tm, safe), qj, l2);
-            a3 = step(a3, load_tail(r3 + j, tm, safe), qj, l2);
+            a0 = step(a0, _mm512_maskz_loadu_ps(tm, r0 + j), qj, l2);
+            a1 = step(a1, _mm512_maskz_loadu_ps(tm, r1 + j), qj, l2);
+            a2 = step(a2, _mm512_maskz_loadu_ps(tm, r2 + j), qj, l2);
+            a3 = step(a3, _mm512_maskz_loadu_ps(tm, r3 + j), qj, l2);
         }
         store4(out + i, a0, a1, a2, a3, l2);
     }
-    return i;
-}
-
-VS_AI void rows_any(const float *q, const float *base, size_t n, size_t dim, float *out,
-                    const int l2) {
-    const __mmask16 tm = tail_mask(dim);
-    const float sign = l2 ? -1.0f : 1.0f;
-    size_t i = block_any(q, base, 0, safe_end(n, dim, (dim + 15) & ~(size_t)15), dim, tm,
-                         out, l2, 1);
-    i = block_any(q, base, i, n, dim, tm, out, l2, 0);
     for (; i < n; i++) out[i] = sign * pair(q, base + i * dim, dim, l2);
 }
 
-/* One function per (chunk count, metric), chosen by a switch: the switch costs one
- * indirect branch per call, not per row. */
+/* One function per (chunk count, metric), picked from a table: one indirect call per
+ * call of the kernel, not per row. */
 #define NV_LIST(X)                                                                     \
     X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 

@@ -22,6 +22,7 @@
 #include "storage/frame.h"
 #include "util/alloc.h"
 #include "util/checksum.h"
+#include "util/json.h"
 
 #define VEC_BODY_OFF 4096
 #define COLW_BUF (1u << 20)
@@ -350,15 +351,19 @@ int vs__segw_finish(vs__segw *w, const uint64_t *del, uint64_t del_gen, vs__err 
         if ((rc = colw_finish(&w->vec[f], e))) goto fail;
     if ((rc = colw_finish(&w->ids, e)) || (rc = colw_finish(&w->pay, e))) goto fail;
     /* meta */
+    /* Each cJSON call can fail for memory and then leaves its member out: check them
+     * all, or out-of-memory writes a meta file that lacks rows or dimensions. */
     cJSON *m = cJSON_CreateObject();
     cJSON *dims = m ? cJSON_AddArrayToObject(m, "dims") : NULL;
     char *text = NULL;
-    if (dims) {
-        cJSON_AddNumberToObject(m, "id", w->id);
-        cJSON_AddNumberToObject(m, "rows", (double)w->rows);
-        for (uint32_t f = 0; f < w->nfields; f++) cJSON_AddItemToArray(dims, cJSON_CreateNumber(w->dims[f]));
-        text = cJSON_PrintUnformatted(m);
+    int built = dims && cJSON_AddNumberToObject(m, "id", w->id) &&
+                cJSON_AddNumberToObject(m, "rows", (double)w->rows);
+    for (uint32_t f = 0; f < w->nfields && built; f++) {
+        cJSON *d = cJSON_CreateNumber(w->dims[f]);
+        built = d != NULL;
+        if (d) cJSON_AddItemToArray(dims, d);
     }
+    if (built) text = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
     if (!text) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory writing segment meta");
@@ -442,8 +447,14 @@ int vs__seg_open(const char *coll_dir, uint32_t id, uint64_t rows, uint64_t del_
         if (rc == VS_EFORMAT) rc = e->rc = VS_ECORRUPT;
         goto fail;
     }
-    cJSON *mj = cJSON_ParseWithLength((const char *)meta, mlen);
+    /* Text that checks out but does not parse means cJSON ran out of memory. */
+    int valid = vs__json_check((const char *)meta, mlen, NULL, NULL) == 0;
+    cJSON *mj = valid ? cJSON_ParseWithLength((const char *)meta, mlen) : NULL;
     vs__free(meta);
+    if (valid && !mj) {
+        rc = vs__errf(e, VS_ENOMEM, "out of memory reading %s", path);
+        goto fail;
+    }
     const cJSON *jr = cJSON_GetObjectItemCaseSensitive(mj, "rows");
     const cJSON *jd = cJSON_GetObjectItemCaseSensitive(mj, "dims");
     int ok = cJSON_IsNumber(jr) && (uint64_t)jr->valuedouble == rows && cJSON_IsArray(jd) &&

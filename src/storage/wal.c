@@ -176,15 +176,23 @@ static int replay_file(vs__wal *w, size_t idx, int first, uint64_t checkpoint, u
     while (off < m.len) {
         size_t n = rec_at(m.data, m.len, off, *expect, 0, NULL);
         if (n == 0) {
-            /* Is anything valid after it? Then it is corruption, not a torn tail. */
-            for (size_t p = off + 1; p + VS_WAL_REC_HDR <= m.len; p++) {
+            /* Is anything valid here or after it? Then it is corruption, not a torn
+             * tail. The scan starts at off itself: a valid record there carries a later
+             * lsn than expected (a gap), and must not be cut away as a torn tail. */
+            for (size_t p = off; p + VS_WAL_REC_HDR <= m.len; p++) {
                 uint64_t lsn;
                 if (rec_at(m.data, m.len, p, 0, *expect, &lsn)) {
-                    rc = vs__errf(e, VS_ECORRUPT,
-                                  "%s: record at offset %zu (lsn %" PRIu64
-                                  ") is corrupt but a valid record (lsn %" PRIu64
-                                  ") follows at offset %zu",
-                                  path, off, *expect, lsn, p);
+                    if (p == off)
+                        rc = vs__errf(e, VS_ECORRUPT,
+                                      "%s: record at offset %zu has lsn %" PRIu64
+                                      " but lsn %" PRIu64 " was expected (records are missing)",
+                                      path, off, lsn, *expect);
+                    else
+                        rc = vs__errf(e, VS_ECORRUPT,
+                                      "%s: record at offset %zu (lsn %" PRIu64
+                                      ") is corrupt but a valid record (lsn %" PRIu64
+                                      ") follows at offset %zu",
+                                      path, off, *expect, lsn, p);
                     goto done;
                 }
             }
@@ -417,6 +425,12 @@ int vs__wal_rotate(vs__wal *w, vs__err *e) {
     if (w->read_only) return vs__errf(e, VS_EREADONLY, "store is open read-only");
     int rc = vs__wal_sync_all(w, e);
     if (rc) return rc;
+    /* The current file holds no record yet: it starts at last + 1 (a rotation whose
+     * flush a crash cut short before the manifest moved the checkpoint). It already is
+     * the file a rotation would create. Creating it again would truncate the live file
+     * and list it twice, and vs__wal_truncate_before would then unlink it while appends
+     * still go to it: acknowledged writes lost at the next open. */
+    if (w->nfiles && w->files[w->nfiles - 1].first == w->last + 1) return VS_OK;
     /* No sync is in flight now (synced == last and appends are serialised by us). */
     pthread_mutex_lock(&w->mu);
     while (w->syncing) pthread_cond_wait(&w->cv, &w->mu);

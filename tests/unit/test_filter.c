@@ -742,11 +742,8 @@ TEST(filter, alloc_failure_sweep) {
         "{\"has_id\":[1,\"abc\",3]},{\"is_empty\":{\"key\":\"e\"}}]}],"
         "\"must_not\":{\"key\":\"c\",\"match\":{\"except\":[true,\"z\"]}},"
         "\"should\":[{\"is_null\":{\"key\":\"d.e\"}},{\"must\":[]}]}";
-    /* Route cJSON through the counting allocator so its frees on error paths count too.
-     * Assertions wait until the default hooks are back: a longjmp out of here with the
-     * hooks installed would misattribute every later cJSON allocation. */
-    cJSON_Hooks hooks = {vs__malloc, vs__free};
-    cJSON_InitHooks(&hooks);
+    /* The test runner routes cJSON through the counting allocator (main.c), so cJSON's
+     * frees on error paths are counted too. */
     int64_t base = vs__alloc_live();
     int bad_rc = 0, leaked = 0, steps = 0, ok = 0;
     long bad_n = 0;
@@ -777,7 +774,6 @@ TEST(filter, alloc_failure_sweep) {
             break;
         }
     }
-    cJSON_InitHooks(NULL);
     ASSERT_MSG(!bad_rc, "failing allocation %ld gave %s, want VS_ENOMEM", bad_n,
                vs_errname(bad_rc));
     ASSERT_MSG(!leaked, "failing allocation %ld leaked", bad_n);
