@@ -142,6 +142,9 @@ enum vs_fsync {
 #define VS_FLUSH_BYTES_DEFAULT (64u << 20)
 #define VS_FLUSH_BYTES_MIN (64u << 10)
 #define VS_FLUSH_BYTES_MAX (4096ull << 20)
+#define VS_COMPACT_SEGMENTS_DEFAULT 8
+#define VS_COMPACT_SEGMENTS_MIN 1
+#define VS_COMPACT_SEGMENTS_MAX 1024
 
 typedef struct vs_store_options {
     int read_only;                /* open without the write lock: sees what the writer had

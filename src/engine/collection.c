@@ -625,9 +625,6 @@ int vs__coll_execute(vs__coll *c, const uint8_t *cmd, size_t len, uint64_t *affe
     uint64_t lsn = 0;
     int rc = check_writable(c, e);
     if (!rc) rc = apply(c, cmd, len, 1, &lsn, affected, e);
-    if (!rc && vs__wal_is_fatal(c->wal)) {
-        /* nothing: the sync below reports it */
-    }
     if (!rc && vs__seg_memory(c->mut) >= c->opt.flush_bytes) {
         vs__err fe;
         /* A failed automatic flush leaves the data in the WAL; the write itself stood. */
@@ -763,7 +760,8 @@ int vs__coll_needs_compaction(vs__coll *c) {
     for (size_t i = 0; i < c->nsegs && !need; i++)
         need = c->segs[i]->ndeleted * 5 > c->segs[i]->rows; /* > 20 % dead */
     pthread_rwlock_unlock(&c->lock);
-    return need && !c->opt.read_only && !c->fatal;
+    /* c->fatal is not read here (it belongs to wmu); compaction checks it under wmu. */
+    return need && !c->opt.read_only;
 }
 
 int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
@@ -950,7 +948,17 @@ int vs__coll_snapshot(vs__coll *c, const char *archive, vs__err *e) {
     pthread_mutex_lock(&c->compact_mu);
     pthread_mutex_lock(&c->wmu);
     int rc = VS_OK;
-    if (!c->opt.read_only) rc = check_writable(c, e);
+    if (!c->opt.read_only) {
+        rc = check_writable(c, e);
+    } else if (c->last_lsn != c->checkpoint_lsn) {
+        /* A read-only handle cannot flush, and the archive holds only sealed segments:
+         * the replayed WAL records would be lost. */
+        rc = vs__errf(e, VS_EREADONLY,
+                      "collection '%s' has unflushed writes (lsn %llu > checkpoint %llu); "
+                      "snapshot it from a writable handle",
+                      c->name, (unsigned long long)c->last_lsn,
+                      (unsigned long long)c->checkpoint_lsn);
+    }
     if (!rc && !c->opt.read_only) rc = flush_locked(c, e);
     size_t n = 0;
     vs__segment **segs = NULL;

@@ -160,7 +160,10 @@ int vs__cmd_decode(const uint8_t *buf, size_t len, vs__cmd *c, vs__err *e) {
         for (uint64_t i = 0; i < c->n; i++) {
             c->payload_lens[i] = rd_u32(&r);
             c->payloads[i] = (const char *)take(&r, c->payload_lens[i]);
-            if (c->payload_lens[i] > VS_PAYLOAD_MAX) r.bad = 1;
+            /* Stored payloads are JSON objects: at least "{}". */
+            if (c->payload_lens[i] > VS_PAYLOAD_MAX || c->payload_lens[i] < 2 ||
+                (c->payloads[i] && c->payloads[i][0] != '{'))
+                r.bad = 1;
         }
         break;
     case VS_CMD_DELETE:

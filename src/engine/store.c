@@ -61,7 +61,7 @@ void vs_store_options_init(vs_store_options *o) {
     o->fsync_interval_ms = VS_FSYNC_INTERVAL_DEFAULT;
     o->flush_bytes = VS_FLUSH_BYTES_DEFAULT;
     o->background = 1;
-    o->compact_min_segments = 8;
+    o->compact_min_segments = VS_COMPACT_SEGMENTS_DEFAULT;
 }
 
 static int check_options(const vs_store_options *o, vs__err *e) {
@@ -73,6 +73,10 @@ static int check_options(const vs_store_options *o, vs__err *e) {
     if (o->flush_bytes < VS_FLUSH_BYTES_MIN || o->flush_bytes > VS_FLUSH_BYTES_MAX)
         return vs__errf(e, VS_ERANGE, "flush threshold %llu bytes is out of range",
                         (unsigned long long)o->flush_bytes);
+    if (o->compact_min_segments < VS_COMPACT_SEGMENTS_MIN ||
+        o->compact_min_segments > VS_COMPACT_SEGMENTS_MAX)
+        return vs__errf(e, VS_ERANGE, "compact_min_segments %u is out of range %d..%d",
+                        o->compact_min_segments, VS_COMPACT_SEGMENTS_MIN, VS_COMPACT_SEGMENTS_MAX);
     return VS_OK;
 }
 

@@ -412,7 +412,11 @@ static int map_checked(const char *dir, const char *name, const char *magic, vs_
     char path[4300];
     int rc = vs__path_join(path, sizeof path, dir, name, e);
     if (rc) return rc;
-    if ((rc = vs__map_file(path, m, e))) return rc;
+    if ((rc = vs__map_file(path, m, e))) {
+        /* A file missing from a segment the manifest names is corruption. */
+        if (rc == VS_ENOTFOUND) rc = e->rc = VS_ECORRUPT;
+        return rc;
+    }
     vs__frame f;
     if ((rc = vs__frame_decode(m->data, m->len, magic, &f, path, e)) ||
         (rc = vs__frame_check_body(&f, m->data, m->len, path, e))) {
@@ -444,7 +448,8 @@ int vs__seg_open(const char *coll_dir, uint32_t id, uint64_t rows, uint64_t del_
     size_t mlen;
     snprintf(path, sizeof path, "%s/meta", dir);
     if ((rc = vs__frame_read_file(path, "VSSEGMET", &meta, &mlen, e))) {
-        if (rc == VS_EFORMAT) rc = e->rc = VS_ECORRUPT;
+        /* A missing or truncated file of a segment the manifest names is corruption. */
+        if (rc == VS_EFORMAT || rc == VS_ENOTFOUND) rc = e->rc = VS_ECORRUPT;
         goto fail;
     }
     /* Text that checks out but does not parse means cJSON ran out of memory. */

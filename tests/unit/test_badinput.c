@@ -392,3 +392,49 @@ TEST(store, payload_text_is_kept_exactly_minus_whitespace) {
     vs_coll_close(c);
     vs_store_close(s);
 }
+
+TEST(snapshot, read_only_snapshot_refuses_unflushed_state) {
+    vs_store *s = open_at(vt_path("db"), 0);
+    vs_coll *c = coll4(s, "c");
+    float v[4] = {1, 2, 3, 4};
+    ASSERT_OK(put(c, vs_id_num(1), v, 4, NULL));
+    ASSERT_OK(vs_coll_flush(c));
+    ASSERT_OK(put(c, vs_id_num(1), v, 4, "{\"new\":1}")); /* only in the WAL */
+    vs_coll_close(c);
+    vs_store_close(s);
+    s = open_at(vt_path("db"), 1);
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    ASSERT_RC(vs_coll_snapshot(c, vt_path("ro.vsnap")), VS_EREADONLY);
+    ASSERT_CONTAINS(vs_coll_errmsg(c), "unflushed");
+    ASSERT(access(vt_path("ro.vsnap"), F_OK) != 0);
+    vs_coll_close(c);
+    vs_store_close(s);
+    /* Once flushed, a read-only snapshot is complete. */
+    s = open_at(vt_path("db"), 0);
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    ASSERT_OK(vs_coll_flush(c));
+    vs_coll_close(c);
+    vs_store_close(s);
+    s = open_at(vt_path("db"), 1);
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    ASSERT_OK(vs_coll_snapshot(c, vt_path("ro.vsnap")));
+    vs_coll_close(c);
+    vs_store_close(s);
+}
+
+TEST(store, missing_segment_file_is_corruption) {
+    vs_store *s = open_at(vt_path("db"), 0);
+    vs_coll *c = coll4(s, "c");
+    float v[4] = {1, 2, 3, 4};
+    ASSERT_OK(put(c, vs_id_num(1), v, 4, NULL));
+    ASSERT_OK(vs_coll_flush(c));
+    vs_coll_close(c);
+    vs_store_close(s);
+    char p[4096];
+    snprintf(p, sizeof p, "%s/collections/c/seg-00000001/ids", vt_path("db"));
+    ASSERT_EQ(unlink(p), 0);
+    s = open_at(vt_path("db"), 0);
+    ASSERT_RC(vs_coll_open(s, "c", &c), VS_ECORRUPT);
+    ASSERT_CONTAINS(vs_store_errmsg(s), "ids");
+    vs_store_close(s);
+}
