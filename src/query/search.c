@@ -307,6 +307,54 @@ static int sref_cmp(const void *x, const void *y) {
     return id_cmp(((const sref *)x)->id, ((const sref *)y)->id);
 }
 
+static void sref_sift_down(sref *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && id_cmp(h[l].id, h[m].id) > 0) m = l;
+        if (r < n && id_cmp(h[r].id, h[m].id) > 0) m = r;
+        if (m == i) return;
+        sref t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* The up-to-cap smallest live ids after `lo` (inclusive if incl; lo NULL = from the
+ * start), ascending. A bounded max-heap: O(n log cap) per call and no allocation beyond
+ * the page, instead of sorting every id for every page. */
+static size_t next_ids(vs__segment **segs, size_t nseg, const vs__rowid *lo, int incl,
+                       sref *h, size_t cap) {
+    size_t n = 0;
+    for (size_t si = 0; si < nseg; si++) {
+        const vs__segment *s = segs[si];
+        for (size_t r = 0; r < s->rows; r++) {
+            if (vs__seg_deleted(s, r)) continue;
+            const vs__rowid *id = &s->ids[r];
+            if (lo) {
+                int c = id_cmp(id, lo);
+                if (c < 0 || (c == 0 && !incl)) continue;
+            }
+            if (n < cap) {
+                h[n++] = (sref){id, (uint32_t)si, (uint32_t)r};
+                for (size_t i = n - 1; i > 0;) { /* sift up */
+                    size_t p = (i - 1) / 2;
+                    if (id_cmp(h[i].id, h[p].id) <= 0) break;
+                    sref t = h[i];
+                    h[i] = h[p];
+                    h[p] = t;
+                    i = p;
+                }
+            } else if (id_cmp(id, h[0].id) < 0) {
+                h[0] = (sref){id, (uint32_t)si, (uint32_t)r};
+                sref_sift_down(h, n, 0);
+            }
+        }
+    }
+    qsort(h, n, sizeof *h, sref_cmp);
+    return n;
+}
+
 int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *filter, int with,
                vs_result **out, vs__err *e) {
     *out = NULL;
@@ -317,70 +365,71 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
     int rc = parse_filter(filter, &f, e);
     if (rc) return rc;
     vs_result *res = NULL;
-    sref *all = NULL;
+    sref *h = NULL;
     vs__segment **segs = NULL;
+    /* Without a filter one round of limit+1 ids decides the page (the extra one is the
+     * next offset); with a filter candidates come in rounds until the page is full. */
+    size_t cap = (size_t)limit + 1;
+    if (f && cap < 256) cap = 256;
     if ((rc = result_for(c, &res, e))) goto done_nolock;
     if (vs__result_group(res)) goto oom_nolock;
     pthread_rwlock_rdlock(&c->lock);
     segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
-    size_t nseg = segs ? seg_list(c, segs) : 0;
-    size_t n = 0;
-    all = vs__malloc((c->map.count + 1) * sizeof *all);
-    if (!all || !segs) {
+    h = vs__malloc(cap * sizeof *h);
+    if (!h || !segs) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
         goto done;
     }
-    /* Sort all live ids: O(n log n) per page (a sorted id index can replace this). */
-    for (size_t si = 0; si < nseg; si++)
-        for (size_t r = 0; r < segs[si]->rows; r++)
-            if (!vs__seg_deleted(segs[si], r))
-                all[n++] = (sref){&segs[si]->ids[r], (uint32_t)si, (uint32_t)r};
-    qsort(all, n, sizeof *all, sref_cmp);
-    size_t start = 0;
+    size_t nseg = seg_list(c, segs);
+    vs__rowid cursor, off;
+    const vs__rowid *lo = NULL;
+    int incl = 1;
     if (offset) {
-        vs__rowid o = {offset->num, offset->str, offset->len, (uint8_t)offset->kind};
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (id_cmp(all[mid].id, &o) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        start = lo;
+        off = (vs__rowid){offset->num, offset->str, offset->len, (uint8_t)offset->kind};
+        lo = &off;
     }
     uint32_t got = 0;
-    for (size_t i = start; i < n; i++) {
-        const vs__segment *s = segs[all[i].slot];
-        if (f) {
-            cJSON *p = NULL;
-            if (vs__filter_needs_payload(f)) {
-                size_t len;
-                const char *txt = vs__seg_payload(s, all[i].row, &len);
-                if (!(p = cJSON_ParseWithLength(txt, len))) {
-                    rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
-                    break;
+    for (int more = 1; more && !rc;) {
+        size_t k = next_ids(segs, nseg, lo, incl, h, cap);
+        more = k == cap;
+        for (size_t i = 0; i < k; i++) {
+            const vs__segment *s = segs[h[i].slot];
+            if (f) {
+                cJSON *p = NULL;
+                if (vs__filter_needs_payload(f)) {
+                    size_t len;
+                    const char *txt = vs__seg_payload(s, h[i].row, &len);
+                    if (!(p = cJSON_ParseWithLength(txt, len))) {
+                        rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+                        break;
+                    }
                 }
+                vs_id id = {h[i].id->kind, h[i].id->num, h[i].id->str, h[i].id->len};
+                int m = vs__filter_match(f, p, &id);
+                cJSON_Delete(p);
+                if (!m) continue;
             }
-            vs_id id = {all[i].id->kind, all[i].id->num, all[i].id->str, all[i].id->len};
-            int m = vs__filter_match(f, p, &id);
-            cJSON_Delete(p);
-            if (!m) continue;
+            if (got == limit) {
+                if (vs__result_set_next(res, h[i].id)) rc = vs__errf(e, VS_ENOMEM, "out of memory");
+                more = 0;
+                break;
+            }
+            if (fetch_row(res, s, h[i].row, 0.0f, with)) {
+                rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+                break;
+            }
+            got++;
         }
-        if (got == limit) {
-            if (vs__result_set_next(res, all[i].id)) rc = vs__errf(e, VS_ENOMEM, "out of memory");
-            break;
+        if (more && k) {
+            cursor = *h[k - 1].id;
+            lo = &cursor;
+            incl = 0;
         }
-        if (fetch_row(res, s, all[i].row, 0.0f, with)) {
-            rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
-            break;
-        }
-        got++;
     }
 done:
     pthread_rwlock_unlock(&c->lock);
 done_nolock:
-    vs__free(all);
+    vs__free(h);
     vs__free(segs);
     vs__filter_free(f);
     if (rc) {
