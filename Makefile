@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: build deps run test test-only asan bench clean
+.PHONY: build deps run test test-only asan bench bench-ann clean
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -30,6 +30,12 @@ asan:
 bench: build
 	@sh scripts/install-deps.sh bench
 	@sh scripts/bench.sh $(BUILD)
+	@echo "(ANN/HNSW vs hnswlib and faiss: make bench-ann; see docs/benchmarks.md)"
+
+# ANN benchmark: VecStore HNSW vs native hnswlib and faiss (about 20 minutes on 2 cores).
+bench-ann: build
+	@sh scripts/install-deps.sh ann
+	@sh scripts/bench-ann.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -179,12 +179,39 @@ VS_API int vs_store_drop(vs_store *s, const char *name);
 
 enum vs_metric { VS_METRIC_COSINE = 0, VS_METRIC_L2 = 1, VS_METRIC_DOT = 2 };
 enum vs_dtype { VS_DTYPE_F32 = 0 };
-enum vs_index_kind { VS_INDEX_FLAT = 0 };
+enum vs_index_kind { VS_INDEX_FLAT = 0, VS_INDEX_HNSW = 1 };
+enum vs_quant { VS_QUANT_NONE = 0, VS_QUANT_INT8 = 1, VS_QUANT_PQ = 2, VS_QUANT_BINARY = 3 };
+
+/* HNSW parameters (Malkov & Yashunin): m links per node (2·m on layer 0), candidate list
+ * ef_construction while building, ef while searching (at least k is always used). */
+#define VS_HNSW_M_DEFAULT 16
+#define VS_HNSW_M_MIN 2
+#define VS_HNSW_M_MAX 128
+#define VS_HNSW_EF_CONSTRUCTION_DEFAULT 200
+#define VS_HNSW_EF_CONSTRUCTION_MIN 8
+#define VS_HNSW_EF_CONSTRUCTION_MAX 4096
+#define VS_HNSW_EF_DEFAULT 64
+#define VS_HNSW_EF_MIN 1
+#define VS_HNSW_EF_MAX 65536
+/* Segments with fewer live rows than this are searched exactly (no graph is built). */
+#define VS_INDEX_THRESHOLD_DEFAULT 10000
+#define VS_INDEX_THRESHOLD_MIN 0
+#define VS_INDEX_THRESHOLD_MAX 100000000
 
 VS_API int vs_schema_new(vs_schema **out);
 VS_API void vs_schema_free(vs_schema *sc);
 /* Adds a dense vector field. name may be "" for the single unnamed default field. */
 VS_API int vs_schema_add_vector(vs_schema *sc, const char *name, uint32_t dim, int metric);
+/* Makes a field's index HNSW (field NULL/"" = the default field). Sealed segments with at
+ * least index_threshold live rows get a graph, built in the background; smaller segments
+ * and the mutable segment are searched exactly. 0 for a parameter = its default. */
+VS_API int vs_schema_set_hnsw(vs_schema *sc, const char *field, uint32_t m,
+                              uint32_t ef_construction, uint32_t index_threshold);
+/* Compresses a field's vectors for the index (with rescoring on the originals):
+ * VS_QUANT_INT8 (4x smaller), VS_QUANT_PQ with pq_m sub-quantizers (dim % pq_m == 0),
+ * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). */
+VS_API int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant,
+                                      uint32_t pq_m);
 /* "cosine" | "l2" | "dot" (also Qdrant's "Cosine", "Euclid", "Dot"); -1 if unknown. */
 VS_API int vs_metric_parse(const char *s);
 VS_API const char *vs_metric_name(int metric);
@@ -199,7 +226,12 @@ typedef struct vs_field_info {
     uint32_t dim;
     int metric;
     int dtype;
-    int index;
+    int index;                /* enum vs_index_kind */
+    uint32_t hnsw_m;          /* HNSW only */
+    uint32_t hnsw_ef_construction;
+    uint32_t index_threshold;
+    int quant;                /* enum vs_quant */
+    uint32_t pq_m;
 } vs_field_info;
 
 typedef struct vs_coll_info {
@@ -212,6 +244,9 @@ typedef struct vs_coll_info {
     uint64_t wal_bytes;
     uint64_t disk_bytes;
     uint64_t memory_bytes;
+    uint32_t indexed_segments;  /* sealed segments whose index is built and attached */
+    uint32_t pending_segments;  /* sealed segments waiting for the background indexer */
+    uint64_t index_bytes;       /* memory of the attached indexes */
     uint32_t n_fields;
     vs_field_info fields[VS_FIELDS_MAX];
 } vs_coll_info;
@@ -260,6 +295,10 @@ VS_API int vs_set_payload(vs_coll *c, const vs_id *ids, size_t n, int op, const 
 VS_API int vs_coll_flush(vs_coll *c);
 /* Merges sealed segments and purges deleted points. Readers are not blocked. */
 VS_API int vs_coll_compact(vs_coll *c);
+/* Waits until every sealed segment that should have an index has one (the background
+ * indexer builds them), or timeout_ms passes (VS_EBUSY then); timeout_ms < 0 waits
+ * without limit. With the background thread off, builds the missing indexes itself. */
+VS_API int vs_coll_wait_indexed(vs_coll *c, int timeout_ms);
 
 /* ------------------------------------------------------ reads ------------- */
 
@@ -311,6 +350,7 @@ typedef struct vs_query {
     int has_threshold;      /* when set, drop hits worse than score_threshold */
     float score_threshold;
     uint32_t flags;         /* VS_QUERY_* */
+    uint32_t ef;            /* HNSW beam width; 0 = VS_HNSW_EF_DEFAULT */
 } vs_query;
 
 VS_API void vs_query_init(vs_query *q);

@@ -2,10 +2,13 @@
 # Installs the Debian packages VecStore needs (apt-get only), if any are missing.
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh bench    also the peers the benchmarks compare against
+#   scripts/install-deps.sh ann      also the ANN benchmark's peers and data (hnswlib
+#                                    headers + Python binding, faiss, Fashion-MNIST, g++)
 # Safe to run repeatedly: apt-get runs only when something is missing.
 set -e
 PKGS="build-essential cmake pkg-config libcjson-dev libxxhash-dev libopenblas-dev python3"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS python3-numpy python3-faiss python3-matplotlib"
+[ "${1:-}" = "ann" ] && PKGS="$PKGS libhnswlib-dev python3-hnswlib python3-faiss python3-matplotlib python3-numpy dataset-fashion-mnist g++"
 [ -n "${VS_FUZZ_SECONDS:-}" ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

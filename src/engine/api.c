@@ -11,7 +11,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "engine/indexer.h"
 #include "engine/store.h"
 #include "query/search.h"
 #include "simd/distance.h"
@@ -87,6 +89,13 @@ int vs_coll_info_get(vs_coll *ch, vs_coll_info *info) {
         info->disk_bytes += c->segs[i]->disk_bytes;
         info->memory_bytes += vs__seg_memory(c->segs[i]);
     }
+    for (size_t i = 0; i < c->nsegs; i++)
+        for (uint32_t f = 0; f < c->schema.nfields; f++)
+            if (c->segs[i]->idx[f].p) {
+                info->index_bytes += c->segs[i]->idx[f].bytes;
+                info->indexed_segments++;
+            }
+    info->memory_bytes += info->index_bytes;
     info->last_lsn = c->last_lsn;
     info->checkpoint_lsn = c->checkpoint_lsn;
     info->wal_bytes = vs__wal_bytes(c->wal);
@@ -94,7 +103,32 @@ int vs_coll_info_get(vs_coll *ch, vs_coll_info *info) {
     info->n_fields = c->schema.nfields;
     memcpy(info->fields, c->schema.fields, sizeof(vs_field_info) * c->schema.nfields);
     pthread_rwlock_unlock(&c->lock);
+    info->pending_segments = (uint32_t)vs__indexer_pending(c);
     return VS_OK;
+}
+
+int vs_coll_wait_indexed(vs_coll *ch, int timeout_ms) {
+    if (!ch) return VS_EINVAL;
+    int rc = usable(ch, 0);
+    if (rc) return rc;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (vs__indexer_pending(ch->c) == 0) return VS_OK;
+        if (!vs__store_background(ch->core)) {
+            /* No background thread: build here, one index at a time. */
+            rc = vs__indexer_build_one(ch->c, &ch->err);
+            if (rc < 0) return rc;
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (timeout_ms >= 0 && ms >= timeout_ms)
+            return vs__errf(&ch->err, VS_EBUSY, "%zu segment index(es) still building after %d ms",
+                            vs__indexer_pending(ch->c), timeout_ms);
+        struct timespec nap = {0, 20 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
 }
 
 /* ------------------------------------------------------------ writes ---- */

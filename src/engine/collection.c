@@ -16,6 +16,8 @@
 #define _GNU_SOURCE
 #include "engine/collection.h"
 
+#include "engine/indexer.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <inttypes.h>
@@ -541,6 +543,7 @@ int vs__coll_open(const char *dir, const char *name, const vs__coll_opts *opt,
             vs__seg_unref(s);
             goto fail;
         }
+        vs__indexer_load(c, s);
     }
     /* The id map over sealed rows. */
     size_t live = 0;
@@ -1072,6 +1075,16 @@ int vs__coll_check(const char *dir, const char *name, vs_check_cb cb, void *ctx,
         snprintf(file, sizeof file, "%s/wal/%s", dir, c->replay.torn_file);
         cb(ctx, VS_CHECK_NOTE, file, msg);
     }
+    if (c->bad_index_files) {
+        snprintf(msg, sizeof msg, "%u damaged index file(s), first: %s", c->bad_index_files,
+                 c->bad_index_msg);
+        if (cb) cb(ctx, VS_CHECK_ERROR, dir, msg);
+        rc = vs__errf(e, VS_ECORRUPT, "%s", msg);
+    }
+    if (vs__indexer_validate(c, e) != VS_OK) {
+        if (cb) cb(ctx, VS_CHECK_ERROR, dir, e->msg);
+        rc = VS_ECORRUPT;
+    }
     /* Cross-check the id map against the segments' live rows. */
     size_t live = 0;
     for (size_t i = 0; i < c->nsegs; i++) live += c->segs[i]->rows - c->segs[i]->ndeleted;
@@ -1080,7 +1093,7 @@ int vs__coll_check(const char *dir, const char *name, vs_check_cb cb, void *ctx,
         snprintf(msg, sizeof msg, "%zu live rows but %zu ids in the map", live, c->map.count);
         if (cb) cb(ctx, VS_CHECK_ERROR, dir, msg);
         rc = vs__errf(e, VS_ECORRUPT, "%s: %s", dir, msg);
-    } else if (cb) {
+    } else if (cb && rc == VS_OK) {
         snprintf(msg, sizeof msg, "ok: %zu points, %zu segments, wal lsn %" PRIu64 "..%" PRIu64,
                  live, c->nsegs, c->checkpoint_lsn, c->last_lsn);
         cb(ctx, VS_CHECK_OK, dir, msg);

@@ -60,6 +60,8 @@ typedef struct vs__coll {
     _Atomic int dropped;
     _Atomic int refs;
     vs__wal_report replay;
+    uint32_t bad_index_files; /* index files found damaged at open (rebuilt) */
+    char bad_index_msg[256];
 } vs__coll;
 
 /* Creates the on-disk collection dir (atomically: built under a temp name, renamed). */

@@ -65,7 +65,63 @@ int vs_schema_add_vector(vs_schema *sc, const char *name, uint32_t dim, int metr
     f->metric = metric;
     f->dtype = VS_DTYPE_F32;
     f->index = VS_INDEX_FLAT;
+    f->hnsw_m = VS_HNSW_M_DEFAULT;
+    f->hnsw_ef_construction = VS_HNSW_EF_CONSTRUCTION_DEFAULT;
+    f->index_threshold = VS_INDEX_THRESHOLD_DEFAULT;
+    f->quant = VS_QUANT_NONE;
+    f->pq_m = 0;
     return VS_OK;
+}
+
+int vs_schema_set_hnsw(vs_schema *sc, const char *field, uint32_t m, uint32_t efc,
+                       uint32_t threshold) {
+    if (!sc) return VS_EINVAL;
+    int fi = vs__schema_field(sc, field);
+    if (fi < 0) return VS_ENOTFOUND;
+    if (!m) m = VS_HNSW_M_DEFAULT;
+    if (!efc) efc = VS_HNSW_EF_CONSTRUCTION_DEFAULT;
+    if (m < VS_HNSW_M_MIN || m > VS_HNSW_M_MAX) return VS_ERANGE;
+    if (efc < VS_HNSW_EF_CONSTRUCTION_MIN || efc > VS_HNSW_EF_CONSTRUCTION_MAX) return VS_ERANGE;
+    if (threshold > VS_INDEX_THRESHOLD_MAX) return VS_ERANGE;
+    vs_field_info *f = &sc->fields[fi];
+    f->index = VS_INDEX_HNSW;
+    f->hnsw_m = m;
+    f->hnsw_ef_construction = efc;
+    f->index_threshold = threshold ? threshold : VS_INDEX_THRESHOLD_DEFAULT;
+    return VS_OK;
+}
+
+int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant, uint32_t pq_m) {
+    if (!sc) return VS_EINVAL;
+    int fi = vs__schema_field(sc, field);
+    if (fi < 0) return VS_ENOTFOUND;
+    vs_field_info *f = &sc->fields[fi];
+    switch (quant) {
+    case VS_QUANT_NONE:
+    case VS_QUANT_INT8: pq_m = 0; break;
+    case VS_QUANT_PQ:
+        if (pq_m == 0 || pq_m > f->dim || f->dim % pq_m) return VS_EINVAL;
+        break;
+    case VS_QUANT_BINARY:
+        if (f->metric == VS_METRIC_L2) return VS_EINVAL;
+        pq_m = 0;
+        break;
+    default: return VS_EINVAL;
+    }
+    f->quant = quant;
+    f->pq_m = pq_m;
+    return VS_OK;
+}
+
+const char *vs__index_name(int kind) { return kind == VS_INDEX_HNSW ? "hnsw" : "flat"; }
+
+const char *vs__quant_name(int q) {
+    switch (q) {
+    case VS_QUANT_INT8: return "int8";
+    case VS_QUANT_PQ: return "pq";
+    case VS_QUANT_BINARY: return "binary";
+    }
+    return "none";
 }
 
 int vs__schema_field(const vs_schema *sc, const char *name) {
@@ -110,7 +166,12 @@ cJSON *vs__schema_to_json(const vs_schema *sc) {
             !cJSON_AddNumberToObject(o, "dim", f->dim) ||
             !cJSON_AddStringToObject(o, "metric", vs_metric_name(f->metric)) ||
             !cJSON_AddStringToObject(o, "dtype", "f32") ||
-            !cJSON_AddStringToObject(o, "index", "flat"))
+            !cJSON_AddStringToObject(o, "index", vs__index_name(f->index)) ||
+            !cJSON_AddNumberToObject(o, "hnsw_m", f->hnsw_m) ||
+            !cJSON_AddNumberToObject(o, "hnsw_ef_construction", f->hnsw_ef_construction) ||
+            !cJSON_AddNumberToObject(o, "index_threshold", f->index_threshold) ||
+            !cJSON_AddStringToObject(o, "quantization", vs__quant_name(f->quant)) ||
+            !cJSON_AddNumberToObject(o, "pq_m", f->pq_m))
             goto fail;
     }
     return root;
@@ -144,6 +205,42 @@ int vs__schema_from_json(const cJSON *j, vs_schema *sc, vs__err *e) {
         strcpy(f->name, name->valuestring);
         f->dim = dim->valuedouble >= 1 && dim->valuedouble <= VS_DIM_MAX ? (uint32_t)dim->valuedouble : 0;
         f->metric = m;
+        /* Index settings; files written before they existed mean flat, no quantization. */
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(o, "index");
+        f->index = VS_INDEX_FLAT;
+        if (cJSON_IsString(ix)) {
+            if (!strcmp(ix->valuestring, "hnsw"))
+                f->index = VS_INDEX_HNSW;
+            else if (strcmp(ix->valuestring, "flat"))
+                return vs__errf(e, VS_EVERSION, "schema: index '%s' is not supported by this build",
+                                ix->valuestring);
+        }
+        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(o, "hnsw_m");
+        const cJSON *je = cJSON_GetObjectItemCaseSensitive(o, "hnsw_ef_construction");
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(o, "index_threshold");
+        const cJSON *jq = cJSON_GetObjectItemCaseSensitive(o, "quantization");
+        const cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "pq_m");
+        f->hnsw_m = cJSON_IsNumber(jm) ? (uint32_t)jm->valuedouble : VS_HNSW_M_DEFAULT;
+        f->hnsw_ef_construction =
+            cJSON_IsNumber(je) ? (uint32_t)je->valuedouble : VS_HNSW_EF_CONSTRUCTION_DEFAULT;
+        f->index_threshold = cJSON_IsNumber(jt) ? (uint32_t)jt->valuedouble : VS_INDEX_THRESHOLD_DEFAULT;
+        f->quant = VS_QUANT_NONE;
+        if (cJSON_IsString(jq)) {
+            const char *names[] = {"none", "int8", "pq", "binary"};
+            int found = -1;
+            for (int k = 0; k < 4; k++)
+                if (!strcmp(jq->valuestring, names[k])) found = k;
+            if (found < 0)
+                return vs__errf(e, VS_EVERSION, "schema: quantization '%s' is not supported by this build",
+                                jq->valuestring);
+            f->quant = found;
+        }
+        f->pq_m = cJSON_IsNumber(jp) ? (uint32_t)jp->valuedouble : 0;
+        if (f->hnsw_m < VS_HNSW_M_MIN || f->hnsw_m > VS_HNSW_M_MAX ||
+            f->hnsw_ef_construction < VS_HNSW_EF_CONSTRUCTION_MIN ||
+            f->hnsw_ef_construction > VS_HNSW_EF_CONSTRUCTION_MAX ||
+            (f->quant == VS_QUANT_PQ && (f->pq_m == 0 || f->dim % f->pq_m)))
+            return vs__errf(e, VS_ECORRUPT, "schema: field '%s' has bad index parameters", f->name);
     }
     if (vs__schema_validate(sc, e) == VS_OK) return VS_OK;
     vs__err_ctx(e, "schema");

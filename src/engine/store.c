@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "engine/store.h"
 
+#include "engine/indexer.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -109,6 +111,8 @@ static void *bg_main(void *arg) {
             vs__err e;
             if (s->opt.fsync == VS_FSYNC_BATCH) vs__coll_sync(cs[i], &e);
             if (s->opt.background && vs__coll_needs_compaction(cs[i])) vs__coll_compact(cs[i], 0, &e);
+            /* One index build per tick keeps shutdown and other collections responsive. */
+            if (s->opt.background && !s->read_only) vs__indexer_build_one(cs[i], &e);
             vs__coll_unref(cs[i]);
         }
         vs__free(cs);
@@ -387,6 +391,9 @@ void vs_store_close(vs_store *s) {
 const char *vs_store_errmsg(const vs_store *s) { return s ? s->err.msg : "store handle is NULL"; }
 
 int vs__store_core_read_only(const vs__store_core *core) { return core->read_only; }
+int vs__store_background(const vs__store_core *core) {
+    return core->bg_running && core->opt.background;
+}
 const char *vs__store_colls_dir(const vs__store_core *core) { return core->colls_dir; }
 void vs__store_lock(vs__store_core *core) { pthread_mutex_lock(&core->mu); }
 void vs__store_unlock(vs__store_core *core) { pthread_mutex_unlock(&core->mu); }

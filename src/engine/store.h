@@ -43,6 +43,8 @@ int vs__store_coll(vs__store_core *core, const char *name, vs__coll **out, vs__e
 void vs__store_core_ref(vs__store_core *core);
 void vs__store_core_unref(vs__store_core *core);
 int vs__store_core_read_only(const vs__store_core *core);
+/* 1 if the core runs a background thread that builds indexes. */
+int vs__store_background(const vs__store_core *core);
 const char *vs__store_colls_dir(const vs__store_core *core);
 /* The core's table lock, for operations that change the set of collections. */
 void vs__store_lock(vs__store_core *core);

@@ -6,7 +6,8 @@
  * buffer stays in L1 for the selection pass, which rejects most rows with one compare
  * against the heap's floor. Batches use sgemm on tiles of GEMM_ROWS rows ×
  * GEMM_QUERIES queries (a 2 MiB score tile) so each row block is read once per tile of
- * queries instead of once per query.
+ * queries instead of once per query; the l2 terms are added during selection
+ * (select_line), not in a pass of their own.
  */
 #include <stdlib.h>
 
@@ -18,9 +19,9 @@
 #define GEMM_ROWS 2048
 #define GEMM_QUERIES 256
 
-static void flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
+static int flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
                         const float *q, const uint64_t *allow, vs__topk *t,
-                        vs__search_stats *st) {
+                        vs__search_ctx *cx, vs__err *e) {
     const vs__dist_ops *d = vs__dist();
     size_t dim = s->dims[fi];
     vs__dist_rows_fn fn = kind == VS__SCORE_NEGL2 ? d->negl2_rows : d->dot_rows;
@@ -34,63 +35,117 @@ static void flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int ki
             vs__topk_push(t, buf[i], slot, (uint32_t)(b + i));
         }
     }
-    if (st) {
-        st->distances += s->rows;
-        st->visited += s->rows;
+    (void)e;
+    if (cx) {
+        cx->st.distances += s->rows;
+        cx->st.visited += s->rows;
+    }
+    return VS_OK;
+}
+
+/* The selection pass of a batch: one query's line of n raw dot products (row0.. of the
+ * segment) into its heap. For l2 (rn = the rows' ||x||², qn = ||q||²) the score is
+ * formed here, 2·q·x - ||x||² - ||q||² clamped to 0 with the same float operations in
+ * the same order as vs__dist_gemm's l2 fix-up, so results are bit for bit those of the
+ * NEGL2 kind, but the scores are touched once instead of twice (fix-up pass + select).
+ * Once the heap is full almost no row can enter it, so blocks of SEL_CHUNK rows are
+ * first tested against the floor with a branch-free loop (an OR of compares, which the
+ * compiler turns into SIMD compares at the baseline ISA) and only a block with a
+ * candidate takes the exact scalar path. The test is conservative: an unclamped score
+ * is >= its clamped value, and the floor is <= 0 for l2.
+ * Measured on the 2-core Zen 5 VM (1M x 128 clustered, 1000 queries, k = 10, OpenBLAS
+ * SkylakeX, 2 threads; 8 alternating runs of each version in one process on a shared
+ * machine): best 1.49 s -> 1.09 s, median 2.3 s -> 1.65 s per batch, identical ids and
+ * scores. Before, the fix-up pass and a scalar compare per score ran on one thread
+ * while OpenBLAS's second thread waited, about a quarter of the batch's time. */
+#define SEL_CHUNK 16
+
+static void select_line(const vs__segment *s, uint32_t slot, size_t row0, const float *dots,
+                        size_t n, const float *rn, float qn, const uint64_t *allow,
+                        vs__topk *t) {
+    for (size_t i = 0; i < n; i += SEL_CHUNK) {
+        const size_t m = n - i < SEL_CHUNK ? n - i : SEL_CHUNK;
+        const float *dp = dots + i;
+        if (m == SEL_CHUNK) {
+            const float fl = t->floor;
+            int hit = 0;
+            if (rn) {
+                const float *np = rn + i;
+                for (size_t j = 0; j < SEL_CHUNK; j++) hit |= 2.0f * dp[j] - np[j] - qn >= fl;
+            } else {
+                for (size_t j = 0; j < SEL_CHUNK; j++) hit |= dp[j] >= fl;
+            }
+            if (!hit) continue;
+        }
+        for (size_t j = 0; j < m; j++) {
+            float v = dp[j];
+            if (rn) {
+                v = 2.0f * v - rn[i + j] - qn;
+                v = v < 0.0f ? v : 0.0f;
+            }
+            if (v < t->floor || (t->n == t->k && v == t->floor)) continue;
+            if (!vs__row_allowed(s, allow, row0 + i + j)) continue;
+            vs__topk_push(t, v, slot, (uint32_t)(row0 + i + j));
+        }
     }
 }
 
 static int flat_search_batch(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
                              const float *qs, size_t nq, const uint64_t *allow, vs__topk *tops,
-                             vs__search_stats *st, vs__err *e) {
+                             vs__search_ctx *cx, vs__err *e) {
     const vs__dist_ops *d = vs__dist();
     size_t dim = s->dims[fi];
     size_t qb = nq < GEMM_QUERIES ? nq : GEMM_QUERIES;
+    const int l2 = kind == VS__SCORE_NEGL2;
     float *scores = vs__malloc(qb * GEMM_ROWS * sizeof(float));
     float *norms = vs__malloc(GEMM_ROWS * sizeof(float));
+    float *qnorms = vs__malloc(nq * sizeof(float));
     int rc = VS_OK;
-    if (!scores || !norms) {
+    if (!scores || !norms || !qnorms) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory for a batch of %zu queries", nq);
         goto done;
     }
+    if (l2)
+        for (size_t i = 0; i < nq; i++) qnorms[i] = d->norm_sq(qs + i * dim, NULL, dim);
     for (size_t b = 0; b < s->rows && !rc; b += GEMM_ROWS) {
         size_t n = s->rows - b < GEMM_ROWS ? s->rows - b : GEMM_ROWS;
         const float *base = s->vec[fi] + b * dim;
         /* ||x||² per row costs n·d flops against nq·n·d for the product: negligible. */
-        if (kind == VS__SCORE_NEGL2)
+        if (l2)
             for (size_t i = 0; i < n; i++) norms[i] = d->norm_sq(base + i * dim, NULL, dim);
         for (size_t q0 = 0; q0 < nq; q0 += qb) {
             size_t m = nq - q0 < qb ? nq - q0 : qb;
-            if (vs__dist_gemm(kind, qs + q0 * dim, m, base, n, dim,
-                              kind == VS__SCORE_NEGL2 ? norms : NULL, scores, n) != 0) {
+            /* Raw dot products; the l2 terms are added in select_line. */
+            if (vs__dist_gemm(VS__SCORE_DOT, qs + q0 * dim, m, base, n, dim, NULL, scores, n) !=
+                0) {
                 rc = vs__errf(e, VS_ENOMEM, "out of memory in sgemm");
                 break;
             }
-            for (size_t qi = 0; qi < m; qi++) {
-                vs__topk *t = &tops[q0 + qi];
-                const float *row = scores + qi * n;
-                for (size_t i = 0; i < n; i++) {
-                    if (row[i] < t->floor || (t->n == t->k && row[i] == t->floor)) continue;
-                    if (!vs__row_allowed(s, allow, b + i)) continue;
-                    vs__topk_push(t, row[i], slot, (uint32_t)(b + i));
-                }
-            }
+            for (size_t qi = 0; qi < m; qi++)
+                select_line(s, slot, b, scores + qi * n, n, l2 ? norms : NULL,
+                            l2 ? qnorms[q0 + qi] : 0.0f, allow, &tops[q0 + qi]);
         }
     }
-    if (st) {
-        st->distances += (uint64_t)s->rows * nq;
-        st->visited += (uint64_t)s->rows * nq;
+    if (cx) {
+        cx->st.distances += (uint64_t)s->rows * nq;
+        cx->st.visited += (uint64_t)s->rows * nq;
     }
 done:
     vs__free(scores);
     vs__free(norms);
+    vs__free(qnorms);
     return rc;
 }
 
 const vs__index_ops vs__index_flat = {"flat", flat_search, flat_search_batch};
 
-const vs__index_ops *vs__index_for(const vs__segment *s, uint32_t fi) {
-    (void)s;
-    (void)fi;
-    return &vs__index_flat;
+/* Below this many allowed rows a filtered query scores them directly instead of
+ * walking the graph: a graph search visits on the order of ef·m nodes, and with few
+ * allowed rows most of them are filtered out (Qdrant's full-scan threshold idea). */
+#define FILTER_EXACT_MAX 20000
+
+const vs__index_ops *vs__index_for(const vs__segment *s, uint32_t fi, int exact, size_t allowed) {
+    if (exact || !s->idx[fi].p || s->idx[fi].kind != VS_INDEX_HNSW) return &vs__index_flat;
+    if (allowed != SIZE_MAX && allowed < FILTER_EXACT_MAX) return &vs__index_flat;
+    return &vs__index_hnsw;
 }

@@ -28,21 +28,34 @@ typedef struct vs__search_stats {
     uint64_t visited;   /* rows considered */
 } vs__search_stats;
 
+struct vs__hnsw_scratch;
+
+/* What one query (or batch) carries down to the indexes: knobs, per-thread scratch, and
+ * the work counters. */
+typedef struct vs__search_ctx {
+    uint32_t ef;                      /* HNSW beam width */
+    struct vs__hnsw_scratch *scratch; /* created on first use, freed by the query */
+    vs__search_stats st;
+} vs__search_ctx;
+
 typedef struct vs__index_ops {
     const char *name;
     /* One query q (dim floats, already normalised for cosine) against field fi. */
-    void (*search)(const vs__segment *s, uint32_t slot, uint32_t fi, int kind, const float *q,
-                   const uint64_t *allow, vs__topk *t, vs__search_stats *st);
+    int (*search)(const vs__segment *s, uint32_t slot, uint32_t fi, int kind, const float *q,
+                  const uint64_t *allow, vs__topk *t, vs__search_ctx *cx, vs__err *e);
     /* nq queries (row-major) into tops[0..nq-1]. May fail only for memory. */
     int (*search_batch)(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
                         const float *qs, size_t nq, const uint64_t *allow, vs__topk *tops,
-                        vs__search_stats *st, vs__err *e);
+                        vs__search_ctx *cx, vs__err *e);
 } vs__index_ops;
 
 extern const vs__index_ops vs__index_flat;
+extern const vs__index_ops vs__index_hnsw;
 
-/* The index to use for a field of a segment. */
-const vs__index_ops *vs__index_for(const vs__segment *s, uint32_t fi);
+/* The index to use for field fi of a segment: its attached index unless `exact`, or
+ * when the filter leaves so few rows (`allowed` of them; SIZE_MAX = no filter) that
+ * scoring them directly beats walking a graph. */
+const vs__index_ops *vs__index_for(const vs__segment *s, uint32_t fi, int exact, size_t allowed);
 
 static inline int vs__row_allowed(const vs__segment *s, const uint64_t *allow, size_t r) {
     if (allow) return (int)((allow[r >> 6] >> (r & 63)) & 1);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/hnsw.h"
 #include "index/index.h"
 #include "query/filter.h"
 #include "query/result.h"
@@ -116,6 +117,9 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
         return vs__errf(e, VS_ERANGE, "k = %u is out of range 1..%d", q->k, VS_K_MAX);
     if (q->offset > VS_K_MAX)
         return vs__errf(e, VS_ERANGE, "offset %u exceeds %d", q->offset, VS_K_MAX);
+    if (q->ef > VS_HNSW_EF_MAX)
+        return vs__errf(e, VS_ERANGE, "ef %u is out of range %d..%d", q->ef, VS_HNSW_EF_MIN,
+                        VS_HNSW_EF_MAX);
     if (q->has_threshold && !isfinite(q->score_threshold))
         return vs__errf(e, VS_EVALUE, "score threshold is not a finite number");
     size_t dim = fld->dim, nq = q->nq;
@@ -135,7 +139,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     vs__segment **segs = NULL;
     size_t nseg = 0;
     vs_result *res = NULL;
-    vs__search_stats stats = {0, 0};
+    vs__search_ctx cx = {q->ef ? q->ef : VS_HNSW_EF_DEFAULT, NULL, {0, 0}};
     qs = vs__aligned_alloc(64, nq * dim * sizeof(float));
     tops = vs__calloc(nq, sizeof *tops);
     if (!qs || !tops) goto oom;
@@ -175,14 +179,21 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
         /* ---- stage 2 ---- */
         if ((rc = allowed_rows(s, flt, &allow[si], e))) break;
         /* ---- stages 3+4: the segment's index scores into the top-k heaps ---- */
-        const vs__index_ops *ix = vs__index_for(s, (uint32_t)fi);
-        if (nq >= VS_GEMM_MIN_QUERIES) {
+        size_t allowed = SIZE_MAX;
+        if (allow[si]) {
+            allowed = 0;
+            for (size_t w = 0; w < (s->rows + 63) / 64; w++)
+                allowed += (size_t)__builtin_popcountll(allow[si][w]);
+        }
+        const vs__index_ops *ix =
+            vs__index_for(s, (uint32_t)fi, (q->flags & VS_QUERY_EXACT) != 0, allowed);
+        if (ix == &vs__index_flat && nq >= VS_GEMM_MIN_QUERIES) {
             rc = ix->search_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops,
-                                  &stats, e);
+                                  &cx, e);
         } else {
-            for (size_t i = 0; i < nq; i++)
-                ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si], &tops[i],
-                           &stats);
+            for (size_t i = 0; i < nq && !rc; i++)
+                rc = ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si],
+                                &tops[i], &cx, e);
         }
     }
     /* ---- stage 5 ---- */
@@ -220,6 +231,7 @@ done:
     vs__free(tops);
     vs__aligned_free(qs);
     vs__filter_free(flt);
+    vs__hnsw_scratch_free(cx.scratch);
     if (rc) {
         vs_result_free(res);
         return rc;

@@ -69,6 +69,8 @@ vs__segment *vs__seg_new_mutable(uint32_t id, const vs_schema *sc) {
 void vs__seg_ref(vs__segment *s) { atomic_fetch_add(&s->refs, 1); }
 
 static void seg_free(vs__segment *s) {
+    for (uint32_t f = 0; f < s->nfields; f++)
+        if (s->idx[f].p) s->idx[f].free(s->idx[f].p);
     if (s->is_mutable) {
         for (uint32_t f = 0; f < s->nfields; f++) vs__aligned_free(s->vec[f]);
         for (size_t i = 0; i < s->rows; i++) {

@@ -45,6 +45,16 @@ typedef struct vs__rowid {
     uint8_t kind;
 } vs__rowid;
 
+/* An index attached to one vector field of a sealed segment (derived data: it lives in
+ * the segment directory but the manifest does not name it; a missing or damaged index
+ * file is rebuilt). */
+typedef struct vs__seg_index {
+    void *p;               /* e.g. a vs__hnsw; NULL = none */
+    int kind;              /* enum vs_index_kind */
+    void (*free)(void *p);
+    size_t bytes;          /* memory it holds */
+} vs__seg_index;
+
 typedef struct vs__segment {
     uint32_t id;
     int is_mutable;
@@ -63,6 +73,7 @@ typedef struct vs__segment {
     vs__map vmap[VS_FIELDS_MAX], idmap_file, paymap;
     uint64_t disk_bytes;
     uint64_t heap_bytes; /* mutable: payload and id bytes held (kept current on change) */
+    vs__seg_index idx[VS_FIELDS_MAX]; /* attached under the collection lock, exclusive */
     _Atomic int refs;
 } vs__segment;
 

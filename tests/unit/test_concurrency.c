@@ -65,7 +65,7 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-TEST(store, queries_run_during_writes_flushes_and_compactions) {
+static void run_concurrent(int hnsw) {
     vs_store_options o;
     vs_store_options_init(&o);
     o.fsync = VS_FSYNC_OFF;
@@ -77,6 +77,8 @@ TEST(store, queries_run_during_writes_flushes_and_compactions) {
     vs_schema *sc;
     ASSERT_OK(vs_schema_new(&sc));
     ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
+    /* With HNSW, the background thread builds and attaches graphs under the readers. */
+    if (hnsw) ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 32, 200));
     ASSERT_OK(vs_coll_create(s, "c", sc));
     vs_schema_free(sc);
     shared sh = {0};
@@ -140,3 +142,6 @@ TEST(store, queries_run_during_writes_flushes_and_compactions) {
     vs_coll_close(c);
     vs_store_close(s);
 }
+
+TEST(store, queries_run_during_writes_flushes_and_compactions) { run_concurrent(0); }
+TEST(index, queries_run_while_graphs_are_built_and_attached) { run_concurrent(1); }

@@ -34,7 +34,13 @@ static int check_coll_name(const char *name) {
 }
 
 static const char *dtype_name(int d) { return d == VS_DTYPE_F32 ? "f32" : "?"; }
-static const char *index_name(int k) { return k == VS_INDEX_FLAT ? "flat" : "?"; }
+static const char *index_name(int k) {
+    return k == VS_INDEX_FLAT ? "flat" : k == VS_INDEX_HNSW ? "hnsw" : "?";
+}
+static const char *quant_name(int q) {
+    static const char *const names[] = {"none", "int8", "pq", "binary"};
+    return q >= 0 && q < 4 ? names[q] : "?";
+}
 
 /* "4 cosine" for a lone unnamed field, else "name:dim:metric,..." */
 static void fields_text(const vs_coll_info *info, txt_buf *b) {
@@ -54,15 +60,23 @@ static void info_json(FILE *f, const char *name, const vs_coll_info *in) {
             ",\"points\":%" PRIu64 ",\"deleted\":%" PRIu64 ",\"segments\":%" PRIu32
             ",\"mutable_points\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",\"checkpoint_lsn\":%" PRIu64
             ",\"wal_bytes\":%" PRIu64 ",\"disk_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
-            ",\"fields\":[",
+            ",\"indexed_segments\":%" PRIu32 ",\"pending_segments\":%" PRIu32
+            ",\"index_bytes\":%" PRIu64 ",\"fields\":[",
             in->points, in->deleted, in->segments, in->mutable_points, in->last_lsn,
-            in->checkpoint_lsn, in->wal_bytes, in->disk_bytes, in->memory_bytes);
+            in->checkpoint_lsn, in->wal_bytes, in->disk_bytes, in->memory_bytes,
+            in->indexed_segments, in->pending_segments, in->index_bytes);
     for (uint32_t i = 0; i < in->n_fields; i++) {
         const vs_field_info *fi = &in->fields[i];
         fprintf(f, "%s{\"name\":", i ? "," : "");
         txt_fjson_str(f, fi->name, strlen(fi->name));
-        fprintf(f, ",\"dim\":%u,\"metric\":\"%s\",\"dtype\":\"%s\",\"index\":\"%s\"}", fi->dim,
+        fprintf(f, ",\"dim\":%u,\"metric\":\"%s\",\"dtype\":\"%s\",\"index\":\"%s\"", fi->dim,
                 vs_metric_name(fi->metric), dtype_name(fi->dtype), index_name(fi->index));
+        if (fi->index == VS_INDEX_HNSW)
+            fprintf(f, ",\"m\":%u,\"ef_construction\":%u,\"index_threshold\":%u", fi->hnsw_m,
+                    fi->hnsw_ef_construction, fi->index_threshold);
+        fprintf(f, ",\"quantization\":\"%s\"", quant_name(fi->quant));
+        if (fi->quant == VS_QUANT_PQ) fprintf(f, ",\"pq_m\":%u", fi->pq_m);
+        fputc('}', f);
     }
     fputs("]}", f);
 }
@@ -79,10 +93,21 @@ static const char create_help[] =
     "  --metric M              its metric: cosine (default), l2 or dot\n"
     "  --vector NAME:DIM[:M]   a named vector field (repeatable, up to 16 fields);\n"
     "                          may be combined with --dim\n"
+    "  --index flat|hnsw       index of every vector field (default flat = exact search)\n"
+    "  --m N                   HNSW links per node (default 16, 2..128)\n"
+    "  --ef-construction N     HNSW build beam width (default 200, 8..4096)\n"
+    "  --index-threshold N     segments with fewer live points are searched exactly\n"
+    "                          (default 10000)\n"
+    "  --quantization Q        none (default), int8, pq:M (M sub-quantizers) or binary\n"
     "  --fsync P               always (default), batch or off\n";
 
 static const cli_optspec create_opts[] = {{"dim", 0, OPT_VALUE},
                                           {"metric", 0, OPT_VALUE},
+                                          {"index", 0, OPT_VALUE},
+                                          {"m", 0, OPT_VALUE},
+                                          {"ef-construction", 0, OPT_VALUE},
+                                          {"index-threshold", 0, OPT_VALUE},
+                                          {"quantization", 0, OPT_VALUE},
                                           {"vector", 0, OPT_MULTI},
                                           {"fsync", 0, OPT_VALUE},
                                           {NULL, 0, 0}};
@@ -163,10 +188,68 @@ int cmd_create(int argc, char **argv) {
             }
         nf++;
     }
+    /* Index options apply to every field. */
+    int hnsw = 0, quant = VS_QUANT_NONE;
+    long long m = 0, efc = 0, thr = 0, pq_m = 0;
+    const char *ix = cli_opt(&a, "index");
+    if (ix && !strcmp(ix, "hnsw"))
+        hnsw = 1;
+    else if (ix && strcmp(ix, "flat")) {
+        rc = cli_usage("--index: expected flat or hnsw, got '%s'", ix);
+        goto done;
+    }
+    if ((cli_has(&a, "m") || cli_has(&a, "ef-construction") || cli_has(&a, "index-threshold")) && !hnsw) {
+        rc = cli_usage("--m, --ef-construction and --index-threshold need --index hnsw");
+        goto done;
+    }
+    if ((cli_has(&a, "m") &&
+         (rc = cli_opt_int(&a, "m", VS_HNSW_M_MIN, VS_HNSW_M_MAX, 0, &m))) ||
+        (cli_has(&a, "ef-construction") &&
+         (rc = cli_opt_int(&a, "ef-construction", VS_HNSW_EF_CONSTRUCTION_MIN,
+                           VS_HNSW_EF_CONSTRUCTION_MAX, 0, &efc))) ||
+        (cli_has(&a, "index-threshold") &&
+         (rc = cli_opt_int(&a, "index-threshold", 1, VS_INDEX_THRESHOLD_MAX, 0, &thr))))
+        goto done;
+    const char *qz = cli_opt(&a, "quantization");
+    if (qz) {
+        if (!strcmp(qz, "none"))
+            quant = VS_QUANT_NONE;
+        else if (!strcmp(qz, "int8"))
+            quant = VS_QUANT_INT8;
+        else if (!strcmp(qz, "binary"))
+            quant = VS_QUANT_BINARY;
+        else if (!strncmp(qz, "pq:", 3)) {
+            char *end;
+            pq_m = strtoll(qz + 3, &end, 10);
+            if (*end || pq_m < 1 || pq_m > VS_DIM_MAX) {
+                rc = cli_usage("--quantization pq:M: M must be a positive integer, got '%s'", qz + 3);
+                goto done;
+            }
+            quant = VS_QUANT_PQ;
+        } else {
+            rc = cli_usage("--quantization: expected none, int8, pq:M or binary, got '%s'", qz);
+            goto done;
+        }
+    }
     if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_CREATE, &s))) goto done;
     int vrc = vs_schema_new(&sc);
-    for (size_t i = 0; vrc == VS_OK && i < nf; i++)
+    for (size_t i = 0; vrc == VS_OK && i < nf; i++) {
         vrc = vs_schema_add_vector(sc, fs[i].name, fs[i].dim, fs[i].metric);
+        if (!vrc && hnsw)
+            vrc = vs_schema_set_hnsw(sc, fs[i].name, (uint32_t)m, (uint32_t)efc, (uint32_t)thr);
+        if (!vrc && quant != VS_QUANT_NONE) {
+            vrc = vs_schema_set_quantization(sc, fs[i].name, quant, (uint32_t)pq_m);
+            if (vrc == VS_EINVAL) {
+                if (quant == VS_QUANT_PQ)
+                    rc = cli_usage("--quantization pq:%lld: the dimension %u must be a multiple of M",
+                                   pq_m, fs[i].dim);
+                else
+                    rc = cli_usage("--quantization binary needs metric cosine or dot, not %s",
+                                   vs_metric_name(fs[i].metric));
+                goto done;
+            }
+        }
+    }
     if (vrc) {
         rc = cli_fail("invalid schema: %s", vs_errstr(vrc));
         goto done;
@@ -328,12 +411,14 @@ static int info_coll(vs_store *s, const char *name, int fmt) {
         fputc('\n', stdout);
         return CLI_OK;
     }
-    static const char *const keys[] = {"points",   "deleted",        "segments",
-                                       "mutable_points", "last_lsn", "checkpoint_lsn",
-                                       "wal_bytes", "disk_bytes",    "memory_bytes"};
-    uint64_t vals[] = {in.points,   in.deleted,        in.segments,
-                       in.mutable_points, in.last_lsn, in.checkpoint_lsn,
-                       in.wal_bytes, in.disk_bytes,    in.memory_bytes};
+    static const char *const keys[] = {"points",          "deleted",          "segments",
+                                       "mutable_points",  "last_lsn",         "checkpoint_lsn",
+                                       "wal_bytes",       "disk_bytes",       "memory_bytes",
+                                       "indexed_segments", "pending_segments", "index_bytes"};
+    uint64_t vals[] = {in.points,           in.deleted,          in.segments,
+                       in.mutable_points,   in.last_lsn,         in.checkpoint_lsn,
+                       in.wal_bytes,        in.disk_bytes,       in.memory_bytes,
+                       in.indexed_segments, in.pending_segments, in.index_bytes};
     out_table t;
     tbl_init(&t, 2);
     const char *first[] = {"collection", name};
@@ -347,16 +432,24 @@ static int info_coll(vs_store *s, const char *name, int fmt) {
     tbl_print(&t, stdout);
     tbl_free(&t);
     fputs("\nfields:\n", stdout);
-    tbl_init(&t, 5);
-    const char *hdr[] = {"  name", "dim", "metric", "dtype", "index"};
+    tbl_init(&t, 6);
+    const char *hdr[] = {"  name", "dim", "metric", "dtype", "index", "quantization"};
     tbl_row(&t, hdr);
     for (uint32_t i = 0; i < in.n_fields; i++) {
         const vs_field_info *fi = &in.fields[i];
         char nm[VS_NAME_MAX + 8], dim[16];
         snprintf(nm, sizeof nm, "  %s", fi->name[0] ? fi->name : "(default)");
         snprintf(dim, sizeof dim, "%u", fi->dim);
-        const char *row[] = {nm, dim, vs_metric_name(fi->metric), dtype_name(fi->dtype),
-                             index_name(fi->index)};
+        char ixd[64], qd[32];
+        if (fi->index == VS_INDEX_HNSW)
+            snprintf(ixd, sizeof ixd, "hnsw m=%u efc=%u", fi->hnsw_m, fi->hnsw_ef_construction);
+        else
+            snprintf(ixd, sizeof ixd, "%s", index_name(fi->index));
+        if (fi->quant == VS_QUANT_PQ)
+            snprintf(qd, sizeof qd, "pq:%u", fi->pq_m);
+        else
+            snprintf(qd, sizeof qd, "%s", quant_name(fi->quant));
+        const char *row[] = {nm, dim, vs_metric_name(fi->metric), dtype_name(fi->dtype), ixd, qd};
         tbl_row(&t, row);
     }
     tbl_print(&t, stdout);

@@ -40,6 +40,7 @@ static const char query_help[] =
     "  --filter JSON       only points whose payload matches (Qdrant filter structure)\n"
     "  --field NAME        the vector field to search (needed when there are several)\n"
     "  --exact             exact search even when an index exists\n"
+    "  --ef N              HNSW beam width, 1..65536 (default 64; more = better recall)\n"
     "  --with-vector       include the stored vectors\n"
     "  --no-payload        leave out payloads (--with-payload, the default, keeps them)\n"
     "  --offset N          skip the first N hits (pagination)\n"
@@ -58,7 +59,7 @@ static const cli_optspec query_opts[] = {
     {"exact", 0, OPT_FLAG},          {"with-vector", 0, OPT_FLAG},   {"with-payload", 0, OPT_FLAG},
     {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
     {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
-    {"read-only", 0, OPT_FLAG},      {NULL, 0, 0}};
+    {"read-only", 0, OPT_FLAG},      {"ef", 0, OPT_VALUE},           {NULL, 0, 0}};
 
 /* Runs one vs_query_run over nq vectors and prints its groups. */
 static int run_batch(vs_coll *c, vs_query *q, const float *v, size_t nq, size_t first_no,
@@ -215,6 +216,11 @@ int cmd_query(int argc, char **argv) {
     q.has_threshold = has_thr;
     q.score_threshold = thr;
     q.flags = cli_has(&a, "exact") ? VS_QUERY_EXACT : 0;
+    if (cli_has(&a, "ef")) {
+        long long ef;
+        if ((rc = cli_opt_int(&a, "ef", VS_HNSW_EF_MIN, VS_HNSW_EF_MAX, 0, &ef))) goto done;
+        q.ef = (uint32_t)ef;
+    }
 
     out_points o = {0};
     o.f = stdout;

@@ -1,0 +1,359 @@
+/*
+ * hnsw.c — searching an HNSW graph, and what the build, the loader and the searches
+ * share (scratch, free, sizes). The layout is in hnsw_int.h.
+ *
+ * SEARCH (Malkov & Yashunin, Algorithm 5 = greedy descent + Algorithm 2 on layer 0)
+ *   From the entry point, a greedy walk (ef = 1) on each layer above 0 finds the node
+ *   nearest to q that the layer leads to; from there a beam search on layer 0 keeps the
+ *   ef best nodes found. Algorithm 2 is written with two heaps (candidates C, results W);
+ *   here it is one array P sorted by distance, each entry flagged "expanded" or not:
+ *   expand the nearest unexpanded entry, insert the neighbours that beat P's worst,
+ *   stop when every entry is expanded. That is the same walk: a candidate that falls
+ *   out of W in Algorithm 2 is never expanded there either (when it reaches the top of
+ *   C it is worse than W's furthest and the search stops). The array makes the
+ *   frontier and the result one structure: an insert is a binary search plus a memmove
+ *   of at most ef 8-byte entries, the next candidate is found by a cursor (everything
+ *   before it is expanded), and the result is already sorted.
+ *
+ * DELETES AND FILTERS (hnsw.h: "traverse but don't emit")
+ *   With a filter, an entry also carries "allowed" (bit set in `allow`, else clear in
+ *   `deleted`). The beam is ef *allowed* entries, as in hnswlib: a neighbour enters P if
+ *   fewer than ef allowed entries are held or it beats the ef-th allowed one; P keeps
+ *   the disallowed entries in between, which are expanded like any other, so the walk
+ *   goes through deleted rows. When the ef-th allowed entry changes, P is cut after it.
+ *   P is capped at 16 ef + 256 entries: a filter that passes a tiny fraction of the
+ *   rows would otherwise make the walk visit the whole graph to find ef allowed rows
+ *   (the caller searches exactly when the filter is that selective, index.h); at the
+ *   cap, the worst entry goes, and the walk becomes a plain beam search of that width
+ *   that collects whatever allowed rows it meets.
+ *
+ * VISITED SET
+ *   A uint16 stamp per row in the scratch: a row is visited in this search iff its
+ *   stamp equals the search's generation, so nothing is cleared between searches; the
+ *   array is zeroed only when the 16-bit generation wraps (every 65535 searches).
+ *   2 bytes per row (2 MB for 1M rows) stays in L2/L3, like hnswlib's.
+ *
+ * PREFETCH AND BATCHING
+ *   Expanding a node reads its list, marks the unvisited neighbours, and prefetches
+ *   each one's whole vector while the ids are gathered; then one kernel call
+ *   (hnsw_simd.c) scores them all, so their cache misses overlap instead of being paid
+ *   one distance at a time. The list of the next node to expand (the nearest unexpanded
+ *   entry, right of the cursor) is prefetched before the current one is scored. hnswlib
+ *   prefetches one line of the next neighbour's vector. Measurements in the comments
+ *   at PF_ROW and PF_NEXT below.
+ *
+ * STATISTICS
+ *   st->distances counts distance computations; st->visited counts nodes expanded
+ *   (lists read), on every layer.
+ *
+ * THREADS
+ *   A search only reads the graph; all its mutable state is the caller's scratch.
+ */
+#include <string.h>
+
+#include "index/hnsw_int.h"
+#include "util/alloc.h"
+
+/* ------------------------------------------------------------- common -- */
+
+void vs__hnsw_free(vs__hnsw *h) {
+    if (!h) return;
+    if (h->mapped) {
+        vs__unmap(&h->map);
+    } else {
+        vs__free(h->level);
+        vs__free(h->uoff);
+        vs__aligned_free(h->l0);
+        vs__free(h->up);
+    }
+    vs__free(h);
+}
+
+size_t vs__hnsw_memory(const vs__hnsw *h) {
+    if (!h) return 0;
+    if (h->mapped) return sizeof *h + h->map.len;
+    return sizeof *h + h->n * (sizeof(uint8_t) + sizeof(uint32_t)) +
+           h->n * h->stride0 * sizeof(uint32_t) + h->nupper * h->m * sizeof(uint32_t);
+}
+
+size_t vs__hnsw_nodes(const vs__hnsw *h) { return h ? h->nodes : 0; }
+
+vs__hnsw_scratch *vs__hnsw_scratch_new(void) {
+    vs__hnsw_scratch *s = vs__calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->ids = vs__malloc(2 * VS__HNSW_M_MAX * sizeof *s->ids);
+    s->ds = vs__malloc(2 * VS__HNSW_M_MAX * sizeof *s->ds);
+    if (!s->ids || !s->ds) {
+        vs__hnsw_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void vs__hnsw_scratch_free(vs__hnsw_scratch *s) {
+    if (!s) return;
+    vs__free(s->vis);
+    vs__free(s->pool);
+    vs__free(s->ids);
+    vs__free(s->ds);
+    vs__free(s);
+}
+
+int vs__hnsw_scratch_prepare(vs__hnsw_scratch *s, size_t n, size_t pool) {
+    if (n > s->nvis) {
+        vs__hnsw_vis *v = vs__realloc(s->vis, n * sizeof *v);
+        if (!v) return VS_ENOMEM;
+        memset(v + s->nvis, 0, (n - s->nvis) * sizeof *v);
+        s->vis = v;
+        s->nvis = n;
+    }
+    if (pool + 1 > s->npool) {
+        /* Contents need not survive: free first so a failure holds nothing extra. */
+        vs__free(s->pool);
+        s->pool = vs__malloc((pool + 1) * sizeof *s->pool);
+        if (!s->pool) {
+            s->npool = 0;
+            return VS_ENOMEM;
+        }
+        s->npool = pool + 1;
+    }
+    return VS_OK;
+}
+
+static inline void vis_next(vs__hnsw_scratch *s) {
+    if (++s->gen == 0) {
+        memset(s->vis, 0, s->nvis * sizeof *s->vis);
+        s->gen = 1;
+    }
+}
+
+/* ------------------------------------------------------------- search -- */
+
+#define AI static inline __attribute__((always_inline))
+
+/* PF_LINES: lines of each unvisited neighbour's vector prefetched as its id is
+ * gathered (0 = all of them). */
+#ifndef PF_LINES
+#define PF_LINES 0
+#endif
+/* PF_NEXT: prefetch the list of the next node to expand. */
+#ifndef PF_NEXT
+#define PF_NEXT 1
+#endif
+
+AI void prefetch_row(const float *r, size_t bytes) {
+    const char *p = (const char *)((uintptr_t)r & ~(uintptr_t)63);
+    const char *end = (const char *)r + bytes;
+    if (PF_LINES && end > p + 64 * PF_LINES) end = p + 64 * PF_LINES;
+    for (; p < end; p += 64) __builtin_prefetch(p, 0, 3);
+}
+
+AI int bit(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
+
+/* First index in P[0..np) whose distance is greater than d. */
+AI size_t upper_bound(const vs__hnsw_cand *P, size_t np, float d) {
+    size_t lo = 0;
+    while (np > 0) {
+        size_t half = np >> 1;
+        if (P[lo + half].d <= d) {
+            lo += half + 1;
+            np -= half + 1;
+        } else {
+            np = half;
+        }
+    }
+    return lo;
+}
+
+AI void insert_at(vs__hnsw_cand *P, size_t np, size_t pos, float d, uint32_t idf) {
+    memmove(P + pos + 1, P + pos, (np - pos) * sizeof *P);
+    P[pos].d = d;
+    P[pos].id = idf;
+}
+
+/* Gathers the unvisited neighbours of c on `layer` into ids (marking them), prefetching
+ * their vectors. Returns how many. */
+AI size_t gather(const vs__hnsw *h, const float *base, size_t dim, uint32_t c, int layer,
+                 vs__hnsw_scratch *s) {
+    const uint32_t *L = vs__hnsw_list(h, c, layer);
+    const uint32_t cap = vs__hnsw_cap(h, layer);
+    vs__hnsw_vis *vis = s->vis;
+    const vs__hnsw_vis g = s->gen;
+    uint32_t *ids = s->ids;
+    const size_t rowb = dim * sizeof(float);
+    size_t u = 0;
+    for (uint32_t j = 0; j < cap; j++) {
+        uint32_t v = vs__hnsw_ld(L + j);
+        if (v == VS__HNSW_NONE) break;
+        if (vis[v] == g) continue;
+        vis[v] = g;
+        ids[u++] = v;
+        prefetch_row(base + (size_t)v * dim, rowb);
+    }
+    return u;
+}
+
+/* The walk on one layer (see SEARCH and DELETES above). filt is a constant at each
+ * call site, so the unfiltered walk carries none of the filter's bookkeeping. Returns
+ * the pool size; the pool is s->pool, sorted, best first. */
+AI size_t walk(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
+               const float *q, uint32_t ep, float dep, size_t ef, size_t pcap, int layer,
+               int filt, const uint64_t *allow, const uint64_t *deleted, vs__hnsw_scratch *s,
+               uint64_t *ndist, uint64_t *nexp) {
+    vs__hnsw_cand *P = s->pool;
+    float *ds = s->ds;
+    vis_next(s);
+    s->vis[ep] = s->gen;
+    int ok0 = filt ? (allow ? bit(allow, ep) : !(deleted && bit(deleted, ep))) : 1;
+    P[0].d = dep;
+    P[0].id = ep | (ok0 ? VS__HNSW_F_OK : 0);
+    size_t np = 1, nok = (size_t)ok0, cur = 0;
+    uint64_t nd = 0, ne = 0;
+    while (cur < np) {
+        uint32_t c = P[cur].id & VS__HNSW_ID_MASK;
+        P[cur].id |= VS__HNSW_F_EXP;
+        ne++;
+#if PF_NEXT
+        for (size_t k = cur + 1; k < np; k++)
+            if (!(P[k].id & VS__HNSW_F_EXP)) {
+                const uint32_t *nl = vs__hnsw_list(h, P[k].id & VS__HNSW_ID_MASK, layer);
+                __builtin_prefetch(nl, 0, 3);
+                __builtin_prefetch((const char *)nl + 64, 0, 3);
+                break;
+            }
+#endif
+        size_t u = gather(h, base, dim, c, layer, s);
+        size_t lo = cur + 1;
+        if (u) {
+            const uint32_t *ids = s->ids;
+            dist(q, base, dim, ids, u, ds);
+            nd += u;
+            for (size_t k = 0; k < u; k++) {
+                float d = ds[k];
+                uint32_t v = ids[k];
+                size_t pos;
+                if (!filt) {
+                    if (np == ef) {
+                        if (!(d < P[np - 1].d)) continue;
+                        np--;
+                    }
+                    pos = upper_bound(P, np, d);
+                    insert_at(P, np, pos, d, v | VS__HNSW_F_OK);
+                    np++;
+                } else {
+                    if (nok == ef && !(d < P[np - 1].d)) continue;
+                    int ok = allow ? bit(allow, v) : !(deleted && bit(deleted, v));
+                    if (np == pcap) {
+                        if (!(d < P[np - 1].d)) continue;
+                        if (P[np - 1].id & VS__HNSW_F_OK) nok--;
+                        np--;
+                    }
+                    pos = upper_bound(P, np, d);
+                    insert_at(P, np, pos, d, v | (ok ? VS__HNSW_F_OK : 0));
+                    np++;
+                    if (ok) {
+                        if (++nok > ef) {
+                            /* drop the old ef-th allowed entry and what lies after it */
+                            while (!(P[np - 1].id & VS__HNSW_F_OK)) np--;
+                            np--;
+                            nok--;
+                        }
+                        if (nok == ef)
+                            while (!(P[np - 1].id & VS__HNSW_F_OK)) np--;
+                    }
+                }
+                if (pos < lo) lo = pos;
+            }
+        }
+        cur = lo;
+        while (cur < np && (P[cur].id & VS__HNSW_F_EXP)) cur++;
+    }
+    *ndist += nd;
+    *nexp += ne;
+    return np;
+}
+
+size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
+                             vs__hnsw_dist_fn dist, const float *q, uint32_t ep, float dep,
+                             size_t ef, int layer, vs__hnsw_scratch *s,
+                             vs__search_stats *st) {
+    uint64_t nd = 0, ne = 0;
+    size_t np = walk(h, base, dim, dist, q, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
+    if (st) {
+        st->distances += nd;
+        st->visited += ne;
+    }
+    return np;
+}
+
+void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
+                      const float *q, int from, int to, uint32_t *ep, float *dep,
+                      vs__hnsw_scratch *s, vs__search_stats *st) {
+    uint32_t cur = *ep;
+    float dcur = *dep;
+    uint64_t nd = 0, ne = 0;
+    const size_t rowb = dim * sizeof(float);
+    for (int l = from; l > to; l--) {
+        for (;;) {
+            const uint32_t *L = vs__hnsw_list(h, cur, l);
+            size_t u = 0;
+            for (uint32_t j = 0; j < h->m; j++) {
+                uint32_t v = vs__hnsw_ld(L + j);
+                if (v == VS__HNSW_NONE) break;
+                s->ids[u++] = v;
+                prefetch_row(base + (size_t)v * dim, rowb);
+            }
+            ne++;
+            if (!u) break;
+            dist(q, base, dim, s->ids, u, s->ds);
+            nd += u;
+            uint32_t best = cur;
+            for (size_t k = 0; k < u; k++)
+                if (s->ds[k] < dcur) {
+                    dcur = s->ds[k];
+                    best = s->ids[k];
+                }
+            if (best == cur) break;
+            cur = best;
+        }
+    }
+    *ep = cur;
+    *dep = dcur;
+    if (st) {
+        st->distances += nd;
+        st->visited += ne;
+    }
+}
+
+int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
+                    const float *q, size_t ef, const uint64_t *allow, const uint64_t *deleted,
+                    uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st) {
+    if (!h || h->entry == VS__HNSW_NONE) return VS_OK;
+    size_t beam = ef > t->k ? ef : t->k;
+    if (beam == 0) return VS_OK;
+    if (beam > VS__HNSW_EF_MAX) beam = VS__HNSW_EF_MAX;
+    const int filt = allow || deleted;
+    size_t pcap = filt ? 16 * beam + 256 : beam;
+    if (pcap > h->n) pcap = h->n > beam ? h->n : beam;
+    if (vs__hnsw_scratch_prepare(s, h->n, pcap)) return VS_ENOMEM;
+    vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
+    uint32_t ep = h->entry;
+    float dep;
+    dist(q, base, dim, &ep, 1, &dep);
+    if (st) st->distances++;
+    vs__hnsw_descend(h, base, dim, dist, q, h->top, 0, &ep, &dep, s, st);
+    uint64_t nd = 0, ne = 0;
+    size_t np = filt ? walk(h, base, dim, dist, q, ep, dep, beam, pcap, 0, 1, allow, deleted, s,
+                            &nd, &ne)
+                     : walk(h, base, dim, dist, q, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd,
+                            &ne);
+    const vs__hnsw_cand *P = s->pool;
+    for (size_t i = 0; i < np; i++)
+        if (P[i].id & VS__HNSW_F_OK)
+            vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+    if (st) {
+        st->distances += nd;
+        st->visited += ne;
+    }
+    return VS_OK;
+}
