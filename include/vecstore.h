@@ -209,7 +209,9 @@ VS_API int vs_schema_set_hnsw(vs_schema *sc, const char *field, uint32_t m,
                               uint32_t ef_construction, uint32_t index_threshold);
 /* Compresses a field's vectors for the index (with rescoring on the originals):
  * VS_QUANT_INT8 (4x smaller), VS_QUANT_PQ with pq_m sub-quantizers (dim % pq_m == 0),
- * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). */
+ * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). Parameters are validated
+ * (VS_EINVAL); in this version every setting but VS_QUANT_NONE then returns
+ * VS_EUNSUPPORTED: the codecs are built but the index does not use them yet. */
 VS_API int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant,
                                       uint32_t pq_m);
 /* "cosine" | "l2" | "dot" (also Qdrant's "Cosine", "Euclid", "Dot"); -1 if unknown. */

@@ -108,6 +108,9 @@ int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant, uint
         break;
     default: return VS_EINVAL;
     }
+    /* The codecs exist (index/quant.h) but the HNSW search does not use them yet:
+     * accepting the setting would promise memory savings that do not happen. */
+    if (quant != VS_QUANT_NONE) return VS_EUNSUPPORTED;
     f->quant = quant;
     f->pq_m = pq_m;
     return VS_OK;

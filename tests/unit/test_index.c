@@ -259,7 +259,9 @@ TEST(index, bad_index_parameters_are_rejected) {
     ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 5), VS_EINVAL);
     ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_BINARY, 0), VS_EINVAL); /* l2 */
     ASSERT_RC(vs_schema_set_quantization(sc, "v", 42, 0), VS_EINVAL);
-    ASSERT_OK(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 4));
+    /* Valid, but not applied by the index yet: refused rather than silently ignored. */
+    ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 4), VS_EUNSUPPORTED);
+    ASSERT_OK(vs_schema_set_quantization(sc, "v", VS_QUANT_NONE, 0));
     ASSERT_OK(vs_schema_set_hnsw(sc, "v", 0, 0, 0));
     vs_schema_free(sc);
     vs_store *s = open_db(vt_path("db"));

@@ -98,7 +98,8 @@ static const char create_help[] =
     "  --ef-construction N     HNSW build beam width (default 200, 8..4096)\n"
     "  --index-threshold N     segments with fewer live points are searched exactly\n"
     "                          (default 10000)\n"
-    "  --quantization Q        none (default), int8, pq:M (M sub-quantizers) or binary\n"
+    "  --quantization Q        none (default); int8, pq:M and binary are validated but\n"
+    "                          not supported yet\n"
     "  --fsync P               always (default), batch or off\n";
 
 static const cli_optspec create_opts[] = {{"dim", 0, OPT_VALUE},
@@ -239,6 +240,11 @@ int cmd_create(int argc, char **argv) {
             vrc = vs_schema_set_hnsw(sc, fs[i].name, (uint32_t)m, (uint32_t)efc, (uint32_t)thr);
         if (!vrc && quant != VS_QUANT_NONE) {
             vrc = vs_schema_set_quantization(sc, fs[i].name, quant, (uint32_t)pq_m);
+            if (vrc == VS_EUNSUPPORTED) {
+                rc = cli_fail("--quantization %s: not supported yet (the index does not use "
+                              "quantized vectors in this version)", qz);
+                goto done;
+            }
             if (vrc == VS_EINVAL) {
                 if (quant == VS_QUANT_PQ)
                     rc = cli_usage("--quantization pq:%lld: the dimension %u must be a multiple of M",
