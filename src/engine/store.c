@@ -334,8 +334,14 @@ int vs_store_open(const char *path, const vs_store_options *opt, vs_store **out,
         goto done;
     }
     pthread_mutex_lock(&g_registry_mu);
-    for (vs__store_core *s = g_registry; s; s = s->next)
-        if (s->dev == st.st_dev && s->ino == st.st_ino) core = s;
+    for (vs__store_core *s = g_registry; s; s = s->next) {
+        /* Same directory: same device and inode, and the core's own path still names it
+         * (an inode of a deleted store directory can be reused by a new one). */
+        struct stat cs;
+        if (s->dev == st.st_dev && s->ino == st.st_ino && stat(s->path, &cs) == 0 &&
+            cs.st_dev == s->dev && cs.st_ino == s->ino)
+            core = s;
+    }
     if (core) {
         if (core->read_only && !o.read_only) {
             rc = vs__errf(&e, VS_EBUSY, "%s is already open read-only in this process", path);
