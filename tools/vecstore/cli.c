@@ -291,6 +291,11 @@ int cli_check_json(const char *opt, const char *text, int want_object) {
     return CLI_OK;
 }
 
+int cli_opt_filter(const cli_args *a, const char **filter) {
+    *filter = cli_opt(a, "filter");
+    return *filter ? cli_check_json("filter", *filter, 1) : CLI_OK;
+}
+
 int cli_parse_vector(const char *opt, const char *text, float **v, uint32_t *dim) {
     cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
     if (!j || !cJSON_IsArray(j)) {
@@ -318,6 +323,11 @@ int cli_parse_vector(const char *opt, const char *text, float **v, uint32_t *dim
     *v = f;
     *dim = (uint32_t)n;
     return CLI_OK;
+}
+
+int cli_with(const cli_args *a) {
+    return (cli_has(a, "no-payload") ? 0 : VS_WITH_PAYLOAD) |
+           (cli_has(a, "with-vector") ? VS_WITH_VECTOR : 0);
 }
 
 static const char *const fmt_names[] = {"table", "json", "jsonl", "csv"};
@@ -380,6 +390,17 @@ int cli_open_coll(vs_store *s, const char *name, vs_coll **out) {
         /* Make sure the user sees which collection failed to open. */
         if (strstr(msg, name)) return cli_fail("%s", msg);
         return cli_fail("collection '%s': %s", name, msg);
+    }
+    return CLI_OK;
+}
+
+int cli_open_both(const cli_args *a, int mode, vs_store **s, vs_coll **c, vs_coll_info *in) {
+    int rc = cli_open_store(a, a->pos[0], mode, s);
+    if (rc) return rc;
+    if ((rc = cli_open_coll(*s, a->pos[1], c))) return rc;
+    if (in) {
+        int vrc = vs_coll_info_get(*c, in);
+        if (vrc) return cli_fail_coll(*c, vrc);
     }
     return CLI_OK;
 }

@@ -134,8 +134,12 @@ int cli_parse_id(const char *s, int force_str, vs_id *out);
 int cli_parse_ids(const cli_args *a, int first, vs_id **ids, size_t *n);
 /* Checks that an option's text is JSON (an object when want_object); usage error if not. */
 int cli_check_json(const char *opt, const char *text, int want_object);
+/* Reads --filter into *filter (NULL when absent); a usage error if it is not a JSON object. */
+int cli_opt_filter(const cli_args *a, const char **filter);
 /* Parses a JSON array of finite numbers into a malloc'd float vector. */
 int cli_parse_vector(const char *opt, const char *text, float **v, uint32_t *dim);
+/* The VS_WITH_* bits that --no-payload and --with-vector ask for (payload by default). */
+int cli_with(const cli_args *a);
 /* Picks the output format: --format, else the global one, else deflt; it must be in
  * allowed (FMT_BIT set). */
 int cli_get_format(const cli_args *a, int deflt, unsigned allowed, int *fmt);
@@ -151,6 +155,9 @@ enum cli_open_mode {
 int cli_open_store(const cli_args *a, const char *path, int mode, vs_store **out);
 /* Opens a collection; prints the store's error message on failure. */
 int cli_open_coll(vs_store *s, const char *name, vs_coll **out);
+/* Opens STORE (a->pos[0]) and COLL (a->pos[1]), then reads the collection's info into
+ * *in unless in is NULL; prints the error. The caller closes *s and *c even on failure. */
+int cli_open_both(const cli_args *a, int mode, vs_store **s, vs_coll **c, vs_coll_info *in);
 /* Finds a vector field by name (NULL = the only field); prints the error. */
 int cli_find_field(const vs_coll_info *info, const char *name, uint32_t *fi);
 

@@ -347,6 +347,17 @@ static const char info_help[] =
     "index). json prints one pretty object, jsonl the same object on one line.\n"
     "Opens the store read-only.\n";
 
+/* Opens collection name just long enough to read its info into *in; prints the error. */
+static int read_coll_info(vs_store *s, const char *name, vs_coll_info *in) {
+    vs_coll *c = NULL;
+    int rc = cli_open_coll(s, name, &c);
+    if (rc) return rc;
+    int vrc = vs_coll_info_get(c, in);
+    if (vrc) rc = cli_fail_coll(c, vrc);
+    vs_coll_close(c);
+    return rc;
+}
+
 static int info_store(vs_store *s, const char *path, int fmt) {
     char **names = NULL;
     size_t n = 0;
@@ -364,16 +375,8 @@ static int info_store(vs_store *s, const char *path, int fmt) {
                 vs_simd_name());
     }
     for (size_t i = 0; i < n; i++) {
-        vs_coll *c = NULL;
         vs_coll_info in;
-        if ((rc = cli_open_coll(s, names[i], &c))) break;
-        vrc = vs_coll_info_get(c, &in);
-        if (vrc) {
-            rc = cli_fail_coll(c, vrc);
-            vs_coll_close(c);
-            break;
-        }
-        vs_coll_close(c);
+        if ((rc = read_coll_info(s, names[i], &in))) break;
         if (fmt == FMT_TABLE) {
             txt_buf b[4] = {{0}};
             txt_printf(&b[0], "%" PRIu64, in.points);
@@ -401,17 +404,9 @@ static int info_store(vs_store *s, const char *path, int fmt) {
 }
 
 static int info_coll(vs_store *s, const char *name, int fmt) {
-    vs_coll *c = NULL;
     vs_coll_info in;
-    int rc = cli_open_coll(s, name, &c);
+    int rc = read_coll_info(s, name, &in);
     if (rc) return rc;
-    int vrc = vs_coll_info_get(c, &in);
-    if (vrc) {
-        rc = cli_fail_coll(c, vrc);
-        vs_coll_close(c);
-        return rc;
-    }
-    vs_coll_close(c);
     if (fmt != FMT_TABLE) {
         info_json(stdout, name, &in);
         fputc('\n', stdout);
@@ -519,8 +514,7 @@ static int coll_maintenance(int argc, char **argv, const char *help, int (*op)(v
     int rc = cli_parse(&a, argc, argv, write_opts, help);
     if (rc || a.help) goto done;
     if ((rc = cli_need_pos(&a, 2, 2, "STORE COLL"))) goto done;
-    if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_WRITE, &s))) goto done;
-    if ((rc = cli_open_coll(s, a.pos[1], &c))) goto done;
+    if ((rc = cli_open_both(&a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
     double t0 = cli_now();
     int vrc = op(c);
     if (vrc) {
@@ -576,8 +570,7 @@ int cmd_snapshot(int argc, char **argv) {
     int rc = cli_parse(&a, argc, argv, write_opts, snapshot_help);
     if (rc || a.help) goto done;
     if ((rc = cli_need_pos(&a, 3, 3, "STORE COLL FILE"))) goto done;
-    if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_WRITE, &s))) goto done;
-    if ((rc = cli_open_coll(s, a.pos[1], &c))) goto done;
+    if ((rc = cli_open_both(&a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
     double t0 = cli_now();
     int vrc = vs_coll_snapshot(c, a.pos[2]);
     if (vrc) {

@@ -229,13 +229,7 @@ int cmd_import(int argc, char **argv) {
     }
     int skip_bad = cli_has(&a, "skip-bad");
 
-    if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_WRITE, &s))) goto done;
-    if ((rc = cli_open_coll(s, a.pos[1], &c))) goto done;
-    int vrc = vs_coll_info_get(c, &in);
-    if (vrc) {
-        rc = cli_fail_coll(c, vrc);
-        goto done;
-    }
+    if ((rc = cli_open_both(&a, CLI_OPEN_WRITE, &s, &c, &in))) goto done;
     rd_schema sc;
     rd_schema_from_info(&sc, &in);
     rd_opts ro = {0};

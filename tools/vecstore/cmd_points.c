@@ -18,22 +18,12 @@
 #include "cli.h"
 #include "output.h"
 
-/* Opens STORE (a.pos[0]) and COLL (a.pos[1]) and reads the collection's info. */
-static int open_both(const cli_args *a, int mode, vs_store **s, vs_coll **c, vs_coll_info *in) {
-    int rc = cli_open_store(a, a->pos[0], mode, s);
-    if (rc) return rc;
-    if ((rc = cli_open_coll(*s, a->pos[1], c))) return rc;
-    if (in) {
-        int vrc = vs_coll_info_get(*c, in);
-        if (vrc) return cli_fail_coll(*c, vrc);
-    }
-    return CLI_OK;
-}
-
-static const char *filter_opt(const cli_args *a, int *rc) {
-    const char *f = cli_opt(a, "filter");
-    *rc = f ? cli_check_json("filter", f, 1) : CLI_OK;
-    return f;
+/* Reports a write by id on stderr: "<verb> N point(s)", plus how many of the n ids
+ * were missing. */
+static void report_ids(const char *verb, uint64_t hit, size_t n) {
+    fprintf(stderr, "%s %" PRIu64 " point%s", verb, hit, hit == 1 ? "" : "s");
+    if (hit < n) fprintf(stderr, " (%" PRIu64 " of %zu ids not found)", n - hit, n);
+    fputc('\n', stderr);
 }
 
 /* ------------------------------------------------------------ get ------- */
@@ -71,14 +61,10 @@ int cmd_get(int argc, char **argv) {
     if ((rc = cli_need_pos(&a, 3, -1, "STORE COLL ID..."))) goto done;
     if ((rc = cli_get_format(&a, FMT_JSON, 0xF, &fmt))) goto done;
     if ((rc = cli_parse_ids(&a, 2, &ids, &n))) goto done;
-    if ((rc = open_both(&a, CLI_OPEN_READ, &s, &c, &in))) goto done;
-    out_points o = {0};
-    o.f = stdout;
-    o.fmt = fmt;
-    o.with_payload = !cli_has(&a, "no-payload");
-    o.with_vector = cli_has(&a, "with-vector");
-    o.info = &in;
-    int with = (o.with_payload ? VS_WITH_PAYLOAD : 0) | (o.with_vector ? VS_WITH_VECTOR : 0);
+    if ((rc = cli_open_both(&a, CLI_OPEN_READ, &s, &c, &in))) goto done;
+    int with = cli_with(&a);
+    out_points o;
+    out_points_init(&o, fmt, &in, with);
     int vrc = vs_get(c, ids, n, with, &r);
     if (vrc) {
         r = NULL;
@@ -87,8 +73,7 @@ int cmd_get(int argc, char **argv) {
     }
     size_t found = vs_result_groups(r) ? vs_result_rows(r, 0) : 0;
     if (found) out_points_group(&o, r, 0, 0);
-    out_points_end(&o);
-    if (fmt == FMT_JSON) fputc('\n', stdout);
+    out_points_finish(&o, CLI_OK);
     if (found < n) cli_note("%zu of %zu ids not found", n - found, n);
 done:
     vs_result_free(r);
@@ -120,16 +105,14 @@ int cmd_delete(int argc, char **argv) {
     if (rc || a.help) goto done;
     if ((rc = cli_need_pos(&a, 3, -1, "STORE COLL ID..."))) goto done;
     if ((rc = cli_parse_ids(&a, 2, &ids, &n))) goto done;
-    if ((rc = open_both(&a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
+    if ((rc = cli_open_both(&a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
     uint64_t deleted = 0;
     int vrc = vs_delete(c, ids, n, &deleted);
     if (vrc) {
         rc = cli_fail_coll(c, vrc);
         goto done;
     }
-    fprintf(stderr, "deleted %" PRIu64 " point%s", deleted, deleted == 1 ? "" : "s");
-    if (deleted < n) fprintf(stderr, " (%" PRIu64 " of %zu ids not found)", n - deleted, n);
-    fputc('\n', stderr);
+    report_ids("deleted", deleted, n);
 done:
     vs_coll_close(c);
     vs_store_close(s);
@@ -160,9 +143,9 @@ int cmd_count(int argc, char **argv) {
     if (rc || a.help) goto done;
     if ((rc = cli_need_pos(&a, 2, 2, "STORE COLL"))) goto done;
     if ((rc = cli_get_format(&a, FMT_TABLE, 0xF, &fmt))) goto done;
-    const char *filter = filter_opt(&a, &rc);
-    if (rc) goto done;
-    if ((rc = open_both(&a, CLI_OPEN_READ, &s, &c, NULL))) goto done;
+    const char *filter;
+    if ((rc = cli_opt_filter(&a, &filter))) goto done;
+    if ((rc = cli_open_both(&a, CLI_OPEN_READ, &s, &c, NULL))) goto done;
     uint64_t n = 0;
     int vrc = vs_count(c, filter, &n);
     if (vrc) {
@@ -247,22 +230,18 @@ int cmd_scroll(int argc, char **argv) {
     if ((rc = cli_need_pos(&a, 2, 2, "STORE COLL"))) goto done;
     if ((rc = cli_get_format(&a, FMT_JSON, 0xF, &fmt))) goto done;
     if ((rc = cli_opt_int(&a, "limit", 1, VS_BATCH_MAX, 10, &limit))) goto done;
-    const char *filter = filter_opt(&a, &rc);
-    if (rc) goto done;
+    const char *filter;
+    if ((rc = cli_opt_filter(&a, &filter))) goto done;
     if (cli_has(&a, "offset")) {
         vs_id id;
         if ((rc = cli_parse_id(cli_opt(&a, "offset"), cli_has(&a, "str"), &id))) goto done;
         id_keep(&off, id);
         have_off = 1;
     }
-    if ((rc = open_both(&a, CLI_OPEN_READ, &s, &c, &in))) goto done;
-    out_points o = {0};
-    o.f = stdout;
-    o.fmt = fmt;
-    o.with_payload = !cli_has(&a, "no-payload");
-    o.with_vector = cli_has(&a, "with-vector");
-    o.info = &in;
-    int with = (o.with_payload ? VS_WITH_PAYLOAD : 0) | (o.with_vector ? VS_WITH_VECTOR : 0);
+    if ((rc = cli_open_both(&a, CLI_OPEN_READ, &s, &c, &in))) goto done;
+    int with = cli_with(&a);
+    out_points o;
+    out_points_init(&o, fmt, &in, with);
     int all = cli_has(&a, "all");
     for (int page = 0;; page++) {
         int vrc = vs_scroll(c, have_off ? &off.id : NULL, (uint32_t)limit, filter, with, &r);
@@ -344,16 +323,14 @@ static int payload_apply(const cli_args *a, int op, const char *json) {
     size_t n = 0;
     int rc = cli_parse_ids(a, 2, &ids, &n);
     if (rc) goto done;
-    if ((rc = open_both(a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
+    if ((rc = cli_open_both(a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
     uint64_t updated = 0;
     int vrc = vs_set_payload(c, ids, n, op, json, &updated);
     if (vrc) {
         rc = cli_fail_coll(c, vrc);
         goto done;
     }
-    fprintf(stderr, "updated %" PRIu64 " point%s", updated, updated == 1 ? "" : "s");
-    if (updated < n) fprintf(stderr, " (%" PRIu64 " of %zu ids not found)", n - updated, n);
-    fputc('\n', stderr);
+    report_ids("updated", updated, n);
 done:
     vs_coll_close(c);
     vs_store_close(s);

@@ -126,12 +126,7 @@ static int query_file(vs_coll *c, vs_query *q, const char *path, int format,
     }
     if (got < 0 && !rc) rc = cli_fail("%s", err);
     if (!rc && n) rc = run_batch(c, q, buf, n, done_q, o);
-    if (rc) {
-        out_points_discard(o);
-    } else {
-        out_points_end(o);
-        if (o->fmt == FMT_JSON) fputc('\n', stdout);
-    }
+    out_points_finish(o, rc);
 done:
     free(buf);
     rd_close(rd);
@@ -159,8 +154,8 @@ int cmd_query(int argc, char **argv) {
     if ((rc = cli_opt_int(&a, "offset", 0, UINT32_MAX, 0, &offset))) goto done;
     if ((rc = cli_opt_int(&a, "batch", 1, 65536, QUERY_BATCH_DEFAULT, &batch))) goto done;
     if ((rc = cli_get_format(&a, FMT_JSON, 0xF, &fmt))) goto done;
-    const char *filter = cli_opt(&a, "filter");
-    if (filter && (rc = cli_check_json("filter", filter, 1))) goto done;
+    const char *filter;
+    if ((rc = cli_opt_filter(&a, &filter))) goto done;
     if (cli_has(&a, "with-payload") && cli_has(&a, "no-payload")) {
         rc = cli_usage("--with-payload and --no-payload contradict each other");
         goto done;
@@ -190,13 +185,7 @@ int cmd_query(int argc, char **argv) {
         }
     }
 
-    if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_READ, &s))) goto done;
-    if ((rc = cli_open_coll(s, a.pos[1], &c))) goto done;
-    int vrc = vs_coll_info_get(c, &in);
-    if (vrc) {
-        rc = cli_fail_coll(c, vrc);
-        goto done;
-    }
+    if ((rc = cli_open_both(&a, CLI_OPEN_READ, &s, &c, &in))) goto done;
     uint32_t fi;
     if ((rc = cli_find_field(&in, cli_opt(&a, "field"), &fi))) goto done;
     if (vec && vdim != in.fields[fi].dim) {
@@ -211,8 +200,7 @@ int cmd_query(int argc, char **argv) {
     q.k = (uint32_t)k;
     q.offset = (uint32_t)offset;
     q.filter = filter;
-    q.with = (cli_has(&a, "no-payload") ? 0 : VS_WITH_PAYLOAD) |
-             (cli_has(&a, "with-vector") ? VS_WITH_VECTOR : 0);
+    q.with = cli_with(&a);
     q.has_threshold = has_thr;
     q.score_threshold = thr;
     q.flags = cli_has(&a, "exact") ? VS_QUERY_EXACT : 0;
@@ -222,13 +210,9 @@ int cmd_query(int argc, char **argv) {
         q.ef = (uint32_t)ef;
     }
 
-    out_points o = {0};
-    o.f = stdout;
-    o.fmt = fmt;
+    out_points o;
+    out_points_init(&o, fmt, &in, q.with);
     o.scores = 1;
-    o.with_payload = !cli_has(&a, "no-payload");
-    o.with_vector = cli_has(&a, "with-vector");
-    o.info = &in;
     o.group_arrays = 1;
     if (qfile) {
         if (o.fmt == FMT_JSON) o.fmt = FMT_JSONL; /* one array per query per line */
@@ -237,12 +221,7 @@ int cmd_query(int argc, char **argv) {
                         (size_t)batch, &o);
     } else {
         rc = run_batch(c, &q, vec, 1, 0, &o);
-        if (rc) {
-            out_points_discard(&o);
-        } else {
-            out_points_end(&o);
-            if (o.fmt == FMT_JSON) fputc('\n', stdout);
-        }
+        out_points_finish(&o, rc);
     }
 done:
     free(vec);

@@ -227,6 +227,15 @@ static void out_points_begin(out_points *o) {
     }
 }
 
+void out_points_init(out_points *o, int fmt, const vs_coll_info *info, int with) {
+    memset(o, 0, sizeof *o);
+    o->f = stdout;
+    o->fmt = fmt;
+    o->with_payload = (with & VS_WITH_PAYLOAD) != 0;
+    o->with_vector = (with & VS_WITH_VECTOR) != 0;
+    o->info = info;
+}
+
 void out_points_group(out_points *o, const vs_result *r, size_t g, size_t query_no) {
     size_t rows = vs_result_rows(r, g);
     out_points_begin(o);
@@ -283,4 +292,13 @@ void out_points_end(out_points *o) {
 void out_points_discard(out_points *o) {
     if (o->begun && o->fmt == FMT_TABLE) tbl_free(&o->tbl);
     o->begun = 0;
+}
+
+void out_points_finish(out_points *o, int rc) {
+    if (rc) {
+        out_points_discard(o);
+        return;
+    }
+    out_points_end(o);
+    if (o->fmt == FMT_JSON) fputc('\n', o->f);
 }

@@ -69,8 +69,14 @@ typedef struct out_points {
     out_table tbl;
 } out_points;
 
+/* Clears *o and sets it to print to stdout in fmt, with the columns that with (VS_WITH_*
+ * bits) selects, naming info's fields; the other public fields stay 0. */
+void out_points_init(out_points *o, int fmt, const vs_coll_info *info, int with);
 void out_points_group(out_points *o, const vs_result *r, size_t g, size_t query_no);
 void out_points_end(out_points *o);
 void out_points_discard(out_points *o);
+/* A command's last word on *o: out_points_end and, for json, a closing newline when rc is
+ * 0; out_points_discard otherwise. */
+void out_points_finish(out_points *o, int rc);
 
 #endif
