@@ -28,10 +28,10 @@
  *   that collects whatever allowed rows it meets.
  *
  * VISITED SET
- *   A uint16 stamp per row in the scratch: a row is visited in this search iff its
- *   stamp equals the search's generation, so nothing is cleared between searches; the
- *   array is zeroed only when the 16-bit generation wraps (every 65535 searches).
- *   2 bytes per row (2 MB for 1M rows) stays in L2/L3, like hnswlib's.
+ *   One bit per row in the scratch (125 KB for 1M rows, so it stays in L2, where
+ *   hnswlib's 2-byte generation stamps take 2 MB and live in L3), cleared after each
+ *   walk from a log of the rows it set (a few thousand words; past VS__HNSW_VLOG rows
+ *   the whole bitmap is zeroed instead).
  *
  * PREFETCH AND BATCHING
  *   Expanding a node reads its list, marks the unvisited neighbours, and prefetches
@@ -83,7 +83,8 @@ vs__hnsw_scratch *vs__hnsw_scratch_new(void) {
     if (!s) return NULL;
     s->ids = vs__malloc(2 * VS__HNSW_M_MAX * sizeof *s->ids);
     s->ds = vs__malloc(2 * VS__HNSW_M_MAX * sizeof *s->ds);
-    if (!s->ids || !s->ds) {
+    s->vlog = vs__malloc(VS__HNSW_VLOG * sizeof *s->vlog);
+    if (!s->ids || !s->ds || !s->vlog) {
         vs__hnsw_scratch_free(s);
         return NULL;
     }
@@ -93,6 +94,7 @@ vs__hnsw_scratch *vs__hnsw_scratch_new(void) {
 void vs__hnsw_scratch_free(vs__hnsw_scratch *s) {
     if (!s) return;
     vs__free(s->vis);
+    vs__free(s->vlog);
     vs__free(s->pool);
     vs__free(s->ids);
     vs__free(s->ds);
@@ -101,11 +103,12 @@ void vs__hnsw_scratch_free(vs__hnsw_scratch *s) {
 
 int vs__hnsw_scratch_prepare(vs__hnsw_scratch *s, size_t n, size_t pool) {
     if (n > s->nvis) {
-        vs__hnsw_vis *v = vs__realloc(s->vis, n * sizeof *v);
+        size_t w0 = (s->nvis + 63) / 64, w1 = (n + 63) / 64;
+        uint64_t *v = vs__realloc(s->vis, w1 * sizeof *v);
         if (!v) return VS_ENOMEM;
-        memset(v + s->nvis, 0, (n - s->nvis) * sizeof *v);
+        memset(v + w0, 0, (w1 - w0) * sizeof *v);
         s->vis = v;
-        s->nvis = n;
+        s->nvis = w1 * 64;
     }
     if (pool + 1 > s->npool) {
         /* Contents need not survive: free first so a failure holds nothing extra. */
@@ -120,11 +123,22 @@ int vs__hnsw_scratch_prepare(vs__hnsw_scratch *s, size_t n, size_t pool) {
     return VS_OK;
 }
 
-static inline void vis_next(vs__hnsw_scratch *s) {
-    if (++s->gen == 0) {
-        memset(s->vis, 0, s->nvis * sizeof *s->vis);
-        s->gen = 1;
-    }
+/* Sets v's visited bit; returns whether it was already set. */
+static inline __attribute__((always_inline)) int vis_test_set(vs__hnsw_scratch *s, uint32_t v) {
+    uint64_t *w = &s->vis[v >> 6], b = 1ull << (v & 63);
+    if (*w & b) return 1;
+    *w |= b;
+    if (s->nvlog < VS__HNSW_VLOG) s->vlog[s->nvlog] = v;
+    s->nvlog++;
+    return 0;
+}
+
+static void vis_clear(vs__hnsw_scratch *s) {
+    if (s->nvlog > VS__HNSW_VLOG)
+        memset(s->vis, 0, s->nvis / 8);
+    else
+        for (size_t i = 0; i < s->nvlog; i++) s->vis[s->vlog[i] >> 6] = 0;
+    s->nvlog = 0;
 }
 
 /* ------------------------------------------------------------- search -- */
@@ -132,9 +146,14 @@ static inline void vis_next(vs__hnsw_scratch *s) {
 #define AI static inline __attribute__((always_inline))
 
 /* PF_LINES: lines of each unvisited neighbour's vector prefetched as its id is
- * gathered (0 = all of them). */
+ * gathered (0 = all of them, up to PF_MAX_BYTES: at high dimensions a list's worth of
+ * whole rows would not fit in L1, and the kernel's sequential loads through a row are
+ * what the hardware prefetcher follows anyway). */
 #ifndef PF_LINES
 #define PF_LINES 0
+#endif
+#ifndef PF_MAX_BYTES
+#define PF_MAX_BYTES 1024
 #endif
 /* PF_NEXT: prefetch the list of the next node to expand. */
 #ifndef PF_NEXT
@@ -145,6 +164,7 @@ AI void prefetch_row(const float *r, size_t bytes) {
     const char *p = (const char *)((uintptr_t)r & ~(uintptr_t)63);
     const char *end = (const char *)r + bytes;
     if (PF_LINES && end > p + 64 * PF_LINES) end = p + 64 * PF_LINES;
+    if (end > p + PF_MAX_BYTES) end = p + PF_MAX_BYTES;
     for (; p < end; p += 64) __builtin_prefetch(p, 0, 3);
 }
 
@@ -177,16 +197,13 @@ AI size_t gather(const vs__hnsw *h, const float *base, size_t dim, uint32_t c, i
                  vs__hnsw_scratch *s) {
     const uint32_t *L = vs__hnsw_list(h, c, layer);
     const uint32_t cap = vs__hnsw_cap(h, layer);
-    vs__hnsw_vis *vis = s->vis;
-    const vs__hnsw_vis g = s->gen;
     uint32_t *ids = s->ids;
     const size_t rowb = dim * sizeof(float);
     size_t u = 0;
     for (uint32_t j = 0; j < cap; j++) {
         uint32_t v = vs__hnsw_ld(L + j);
         if (v == VS__HNSW_NONE) break;
-        if (vis[v] == g) continue;
-        vis[v] = g;
+        if (vis_test_set(s, v)) continue;
         ids[u++] = v;
         prefetch_row(base + (size_t)v * dim, rowb);
     }
@@ -202,8 +219,7 @@ AI size_t walk(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_f
                uint64_t *ndist, uint64_t *nexp) {
     vs__hnsw_cand *P = s->pool;
     float *ds = s->ds;
-    vis_next(s);
-    s->vis[ep] = s->gen;
+    vis_test_set(s, ep);
     int ok0 = filt ? (allow ? bit(allow, ep) : !(deleted && bit(deleted, ep))) : 1;
     P[0].d = dep;
     P[0].id = ep | (ok0 ? VS__HNSW_F_OK : 0);
@@ -268,6 +284,7 @@ AI size_t walk(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_f
         cur = lo;
         while (cur < np && (P[cur].id & VS__HNSW_F_EXP)) cur++;
     }
+    vis_clear(s);
     *ndist += nd;
     *nexp += ne;
     return np;
@@ -328,9 +345,8 @@ void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw
 int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
                     const float *q, size_t ef, const uint64_t *allow, const uint64_t *deleted,
                     uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st) {
-    if (!h || h->entry == VS__HNSW_NONE) return VS_OK;
+    if (!h || h->entry == VS__HNSW_NONE || t->k == 0) return VS_OK;
     size_t beam = ef > t->k ? ef : t->k;
-    if (beam == 0) return VS_OK;
     if (beam > VS__HNSW_EF_MAX) beam = VS__HNSW_EF_MAX;
     const int filt = allow || deleted;
     size_t pcap = filt ? 16 * beam + 256 : beam;

@@ -135,11 +135,20 @@ static inline const float *row(const build *b, uint32_t i) {
 #define HCHUNK 8
 
 /* C[0..nc) sorted nearest first (distances to the base point). Keeps a candidate iff
- * no node kept before it is nearer to it than the base point is; at most mmax. */
+ * no node kept before it is nearer to it than the base point is; at most mmax. With
+ * fewer than mmax candidates all are kept, as hnswlib does (it matters only while the
+ * graph is smaller than m, where it links everything to everything). */
 static size_t heuristic(worker *w, const vs__hnsw_cand *C, size_t nc, size_t mmax,
                         uint32_t *out, float *outd) {
     build *b = w->b;
     size_t ns = 0;
+    if (nc < mmax) {
+        for (; ns < nc; ns++) {
+            out[ns] = C[ns].id & VS__HNSW_ID_MASK;
+            outd[ns] = C[ns].d;
+        }
+        return ns;
+    }
     for (size_t i = 0; i < nc && ns < mmax; i++) {
         uint32_t c = C[i].id & VS__HNSW_ID_MASK;
         float dc = C[i].d;
@@ -347,18 +356,19 @@ static size_t repair(worker *w, uint64_t *seen, uint32_t *queue) {
             else if (xfull == VS__HNSW_NONE)
                 xfull = c;
         }
-        if (x != VS__HNSW_NONE) {
-            vs__hnsw_list(h, x, 0)[list_len(h, x, 0)] = (uint32_t)u;
-        } else {
-            if (xfull == VS__HNSW_NONE) xfull = h->entry;
-            uint32_t *Lx = vs__hnsw_list(h, xfull, 0);
+        if (x == VS__HNSW_NONE) x = xfull != VS__HNSW_NONE ? xfull : h->entry;
+        uint32_t *Lx = vs__hnsw_list(h, x, 0);
+        size_t kx = list_len(h, x, 0);
+        if (kx < h->m0) {
+            Lx[kx] = (uint32_t)u;
+        } else { /* x -> u -> t in place of x -> t */
             uint32_t t = Lx[h->m0 - 1];
             Lx[h->m0 - 1] = (uint32_t)u;
             uint32_t *Lu = vs__hnsw_list(h, (uint32_t)u, 0);
             size_t ku = list_len(h, (uint32_t)u, 0);
-            int has = 0;
+            int has = t == u;
             for (size_t j = 0; j < ku; j++) has |= Lu[j] == t;
-            if (!has && t != u) Lu[ku < h->m0 ? ku : h->m0 - 1] = t;
+            if (!has) Lu[ku < h->m0 ? ku : h->m0 - 1] = t;
         }
         reached += bfs(h, (uint32_t)u, seen, queue);
         fixed++;

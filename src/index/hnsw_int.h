@@ -123,26 +123,29 @@ typedef struct vs__hnsw_cand {
 #define VS__HNSW_F_OK (1u << 30)  /* may be returned (allowed, not deleted) */
 #define VS__HNSW_ID_MASK (VS__HNSW_F_OK - 1)
 
-typedef uint16_t vs__hnsw_vis;
+/* Rows logged for clearing the visited bits after a walk; past this many, the whole
+ * bitmap is zeroed instead. */
+#define VS__HNSW_VLOG 16384
 
 struct vs__hnsw_scratch {
-    vs__hnsw_vis *vis; /* visited stamps, one per row */
-    size_t nvis;
-    vs__hnsw_vis gen;  /* stamp of the current search */
+    uint64_t *vis;     /* visited bitmap, one bit per row; all clear between walks */
+    size_t nvis;       /* rows it covers */
+    uint32_t *vlog;    /* rows set in vis during this walk (VS__HNSW_VLOG) */
+    size_t nvlog;      /* entries in vlog; > VS__HNSW_VLOG: overflowed */
     vs__hnsw_cand *pool;
     size_t npool;      /* capacity of pool */
     uint32_t *ids;     /* batch buffers, VS__HNSW_M_MAX * 2 entries */
     float *ds;
 };
 
-/* Makes room for a search over n rows with a pool of `pool` entries and starts a new
- * visited generation. VS_ENOMEM on failure (scratch unchanged and still usable). */
+/* Makes room for a search over n rows with a pool of `pool` entries. VS_ENOMEM on
+ * failure (the scratch stays usable). */
 int vs__hnsw_scratch_prepare(vs__hnsw_scratch *s, size_t n, size_t pool);
 
 /* One search on layer `layer` (Algorithm 2 of the paper, as a sorted pool; see hnsw.c)
  * from entry `ep` at distance `dep`, beam ef, no filter: the pool holds the result,
  * best first; returns its size. The scratch must have been prepared for h->n rows and
- * ef entries (the visited generation is advanced here). Counts into st (may be NULL). */
+ * ef entries. Counts into st (may be NULL). */
 size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
                              vs__hnsw_dist_fn dist, const float *q, uint32_t ep, float dep,
                              size_t ef, int layer, vs__hnsw_scratch *s,

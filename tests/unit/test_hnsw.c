@@ -6,9 +6,8 @@
  * and the multi-threaded build; allocation-failure sweeps; edge cases and bad
  * parameters; the batched distance kernels against the scalar oracle.
  *
- * Recall thresholds were checked to fail for a broken graph: with layer-0 links
- * disabled (the walk stops at the entry) recall@10 on the 20k x 32 set falls to ~0.01,
- * and with the neighbour selection replaced by "keep the first m" to ~0.8.
+ * The recall thresholds were checked against deliberately broken builds (see hard()).
+ * VT_HNSW_VERBOSE=1 prints every recall figure.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -27,9 +26,9 @@
 #define K 10
 
 #if defined(__SANITIZE_ADDRESS__)
-#define BIG_N 4000
-#define MID_N 1500
-#define NQ 60
+#define BIG_N 10000
+#define MID_N 3000
+#define NQ 100
 #else
 #define BIG_N 20000
 #define MID_N 5000
@@ -67,6 +66,16 @@ static float *clustered(size_t n, size_t d, size_t nc, float sigma, uint64_t see
     free(c);
     return v;
 }
+
+/* The recall tests' data: 16 clusters whose noise (sigma 1) is as wide as the spread of
+ * their centres, so they overlap and the neighbourhoods are 32-dimensional; with a lean
+ * graph (m = 8, ef_construction = 64) recall@10 at ef = 64 is ~0.97 here, and each of
+ * these defects brings it below 0.95: no layer-0 links (~0.15), no back links (~0.24),
+ * a walk that does not return to candidates inserted before its cursor (~0.53), the
+ * neighbour selection of Algorithm 4 replaced by "the m nearest" (~0.92). */
+#define HARD_M 8
+#define HARD_EFC 64
+static float *hard(size_t n, size_t d, uint64_t seed) { return clustered(n, d, 16, 1.0f, seed, 0); }
 
 static uint64_t *bitmap(size_t n) { return calloc((n + 63) / 64 + 1, 8); }
 static int bget(const uint64_t *b, size_t i) { return b && ((b[i >> 6] >> (i & 63)) & 1); }
@@ -126,7 +135,7 @@ static double recall(const vs__hnsw *h, const float *base, size_t n, size_t d, i
     }
     vs__hnsw_scratch_free(s);
     double rr = total ? (double)hit / (double)total : 1.0;
-    if (getenv("VT_HNSW_VERBOSE")) fprintf(stderr, "  recall ef=%zu: %.4f\n", ef, rr);
+    if (getenv("VT_HNSW_VERBOSE")) fprintf(stderr, "  recall ef=%zu: %.6f (%zu/%zu)\n", ef, rr, hit, total);
     return rr;
 }
 
@@ -146,11 +155,11 @@ static vs__hnsw *build(const float *base, size_t n, size_t d, int kind, uint32_t
 
 TEST(hnsw, recall_l2_20k_x32) {
     size_t n = BIG_N, d = 32;
-    float *v = clustered(n + NQ, d, 64, 0.35f, 1, 0);
+    float *v = hard(n + NQ, d, 1);
     const float *qs = v + n * d; /* queries: same mixture, not in the graph */
-    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, 16, 100, 1, NULL);
+    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, HARD_M, HARD_EFC, 1, NULL);
     ASSERT_EQ(vs__hnsw_nodes(h), n);
-    ASSERT(vs__hnsw_memory(h) >= n * 128);
+    ASSERT(vs__hnsw_memory(h) >= n * h->stride0 * 4);
     double r = recall(h, v, n, d, VS__SCORE_NEGL2, qs, NQ, 64, NULL, NULL, NULL);
     ASSERT_MSG(r >= 0.95, "recall@10 at ef=64: %.4f", r);
     /* the beam matters: ef=k is worse than ef=64, and ef=256 near exact */
@@ -185,6 +194,8 @@ TEST(hnsw, scores_match_the_metric) {
         const float *q = v + n * d;
         size_t nr = search(h, v, d, kind, q, 32, NULL, NULL, s, r, sc);
         ASSERT_EQ(nr, K);
+        uint32_t r1[K];
+        ASSERT_EQ(search(h, v, d, kind, q, 1, NULL, NULL, s, r1, NULL), K); /* beam = k */
         for (size_t i = 0; i < nr; i++) {
             float want = kind == VS__SCORE_NEGL2 ? -vs__dist_scalar.l2sq(q, v + r[i] * d, d)
                                                  : vs__dist_scalar.dot(q, v + r[i] * d, d);
@@ -207,8 +218,8 @@ TEST(hnsw, scores_match_the_metric) {
 
 TEST(hnsw, deleted_rows_are_traversed_not_returned) {
     size_t n = BIG_N / 2, d = 32;
-    float *v = clustered(n + NQ, d, 40, 0.35f, 4, 0);
-    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, 16, 100, 1, NULL);
+    float *v = hard(n + NQ, d, 4);
+    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, HARD_M, HARD_EFC, 1, NULL);
     uint64_t seed = 99;
     for (int pct = 10; pct <= 50; pct += 40) {
         uint64_t *del = bitmap(n);
@@ -224,8 +235,8 @@ TEST(hnsw, deleted_rows_are_traversed_not_returned) {
 
 TEST(hnsw, allow_bitmap_is_respected) {
     size_t n = BIG_N / 2, d = 32;
-    float *v = clustered(n + NQ, d, 40, 0.35f, 5, 0);
-    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, 16, 100, 1, NULL);
+    float *v = hard(n + NQ, d, 5);
+    vs__hnsw *h = build(v, n, d, VS__SCORE_NEGL2, HARD_M, HARD_EFC, 1, NULL);
     uint64_t *allow = bitmap(n), *del = bitmap(n);
     uint64_t seed = 7;
     for (size_t i = 0; i < n; i++) {
@@ -530,12 +541,13 @@ TEST(hnsw, same_seed_single_thread_same_graph) {
 
 TEST(hnsw, two_thread_build_recall) {
     size_t n = BIG_N, d = 32;
-    float *v = clustered(n + NQ, d, 64, 0.35f, 13, 0);
-    vs__hnsw *h1 = build(v, n, d, VS__SCORE_NEGL2, 16, 100, 1, NULL);
-    vs__hnsw *h2 = build(v, n, d, VS__SCORE_NEGL2, 16, 100, 2, NULL);
-    double r1 = recall(h1, v, n, d, VS__SCORE_NEGL2, v + n * d, NQ, 48, NULL, NULL, NULL);
-    double r2 = recall(h2, v, n, d, VS__SCORE_NEGL2, v + n * d, NQ, 48, NULL, NULL, NULL);
-    ASSERT_MSG(fabs(r1 - r2) <= 0.02 && r2 >= 0.93, "recall 1 thread %.4f, 2 threads %.4f", r1, r2);
+    float *v = hard(n + NQ, d, 13);
+    vs__hnsw *h1 = build(v, n, d, VS__SCORE_NEGL2, HARD_M, HARD_EFC, 1, NULL);
+    vs__hnsw *h2 = build(v, n, d, VS__SCORE_NEGL2, HARD_M, HARD_EFC, 2, NULL);
+    double r1 = recall(h1, v, n, d, VS__SCORE_NEGL2, v + n * d, NQ, 64, NULL, NULL, NULL);
+    double r2 = recall(h2, v, n, d, VS__SCORE_NEGL2, v + n * d, NQ, 64, NULL, NULL, NULL);
+    ASSERT_MSG(fabs(r1 - r2) <= 0.02 && r2 >= 0.95, "recall 1 thread %.4f, 2 threads %.4f", r1, r2);
+    ASSERT(!same_graph(h1, h2)); /* the threads did interleave */
     vs__hnsw_free(h1);
     vs__hnsw_free(h2);
     free(v);
@@ -544,7 +556,7 @@ TEST(hnsw, two_thread_build_recall) {
 /* ------------------------------------------------------------------ faults -- */
 
 TEST(hnsw, allocation_failure_sweep) {
-    size_t n = 400, d = 8;
+    size_t n = 600, d = 8; /* >= 512 nodes: the build starts its second thread */
     float *v = clustered(n, d, 5, 0.4f, 14, 0);
     uint64_t *skip = bitmap(n);
     bset(skip, 0);
