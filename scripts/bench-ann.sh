@@ -30,7 +30,9 @@
 # datasets.py alone defaults to 1000000), VS_ANN_NQ (clustered
 # queries, 1000), VS_ANN_SEED, VS_ANN_EFS ("10,16,24,32,48,64,96,128,192,256,384,512"),
 # VS_ANN_REPS (sweep passes, fastest kept: 1 for 10k queries, 3 for fewer), VS_ANN_LAT_N
-# (Python peers' latency sample, 1000), VS_BENCH_DIR.
+# (Python peers' latency sample, 1000), VS_BENCH_DIR, VS_ANN_KEEP (1: keep the other
+# systems' results of the last run in each data set's directory and re-measure only
+# VS_ANN_SYSTEMS, e.g. one that other processes disturbed; the data must be the same).
 set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -190,8 +192,13 @@ for ds in $DATASETS; do
   gt=$(echo "$info" | sed -n 's/^gt=//p')
   [ -n "$gt" ] || { say "bench-ann: could not prepare $ds"; exit 1; }
   dir=$RESULTS/$ds
-  rm -rf "$dir"
-  mkdir -p "$dir"
+  if [ "${VS_ANN_KEEP:-0}" = 1 ] && [ -d "$dir" ]; then
+    # Re-measure only $SYSTEMS (e.g. after a disturbed run); the others' results stay.
+    for sys in $SYSTEMS; do rm -f "$dir/$sys".*; done
+  else
+    rm -rf "$dir"
+    mkdir -p "$dir"
+  fi
   nq=$("$PY" -c "import sys; sys.path.insert(0, 'bench/ann'); import annio; print(annio.read_fvecs('$query').shape[0])")
   REPS=${VS_ANN_REPS:-$([ "$nq" -ge 5000 ] && echo 1 || echo 3)}
   "$PY" - "$dir/dataset.json" "$name" "$base" "$query" "$gt" <<'EOF'
@@ -209,6 +216,9 @@ EOF
 done
 
 say "== results ($(($(date +%s) - T0)) s so far)"
+if [ "${VS_ANN_KEEP:-0}" = 1 ]; then # every data set with results, not only this run's
+  dirs=$(for f in "$RESULTS"/*/dataset.json; do [ -f "$f" ] && dirname "$f"; done | tr '\n' ' ')
+fi
 # shellcheck disable=SC2086
 "$PY" bench/ann/evaluate.py $dirs | tee -a "$LOG"
 say "== done in $(($(date +%s) - T0)) s; results in $RESULTS/"
