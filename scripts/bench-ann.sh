@@ -89,6 +89,9 @@ elif ! cc -std=c11 -O2 -Wall -Wno-format-truncation -Iinclude -o "$BIN/vecstore_
   fi
 fi
 if [ -n "$VS_PENDING" ]; then say "  vecstore: PENDING: $VS_PENDING"; else say "  vecstore: $BUILD/libvecstore.a"; fi
+if git rev-parse --short HEAD >/dev/null 2>&1; then # which VecStore these figures are of
+  say "  source: commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include 2>/dev/null || echo ', with uncommitted changes in src/ or include/')"
+fi
 
 # Interference. This is a shared machine: before each run the script waits (up to
 # VS_ANN_IDLE_WAIT seconds, default 120, and VS_ANN_IDLE_BUDGET, default 300, over the
