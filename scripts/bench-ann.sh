@@ -22,7 +22,8 @@
 #    omp_set_num_threads(1) for the search; hnswlib: set_num_threads(1) for the search.
 # 3. bench/ann/evaluate.py: recall@10 against the ground truth, CSV + JSON + PNG plot per
 #    data set, and the targets table (summary.md / summary.json), printed at the end.
-# Results: bench/results/ann/<data set>/ (git-ignored); the log: bench/results/ann/run.log.
+# Results: bench/results/ann/<data set>/ (git-ignored; VS_ANN_RESULTS moves them); the log:
+# bench/results/ann/run.log.
 #
 # Knobs: VS_ANN_DATASETS ("fashion-mnist clustered"), VS_ANN_SYSTEMS ("hnswlib vecstore
 # faiss hnswlib-py"), VS_ANN_N (clustered rows; 250000 here, so that a full run takes
@@ -37,7 +38,7 @@ set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3 # Debian's python: numpy, faiss, hnswlib, matplotlib
-RESULTS=bench/results/ann
+RESULTS=${VS_ANN_RESULTS:-bench/results/ann}
 BIN=$RESULTS/bin
 M=${VS_ANN_M:-16}
 EFC=${VS_ANN_EFC:-200}
