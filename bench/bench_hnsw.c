@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "index/hnsw.h"
+#include "index/hnsw_int.h" /* build diagnostics (repaired) */
 #include "simd/distance.h"
 #include "util/alloc.h"
 
@@ -357,7 +358,8 @@ int main(int argc, char **argv) {
         printf("build: %u thread%s %.1f s (%.0f rows/s; cpu %.1f s = %.2f cores busy)", th,
                th == 1 ? "" : "s", t, (double)n / t, c, c / t);
         if (th > 1 && t1 > 0) printf(", scaling %.2fx", t1 / t);
-        printf("; RSS grew %.1f B/vector\n", rss1 > rss0 ? (double)(rss1 - rss0) / (double)n : 0.0);
+        printf("; RSS grew %.1f B/vector; %zu nodes relinked by the repair\n",
+               rss1 > rss0 ? (double)(rss1 - rss0) / (double)n : 0.0, h->repaired);
         fflush(stdout);
         t0 = now_s();
         if (vs__hnsw_validate(h, &e)) die("validate", e.msg);

@@ -14,7 +14,9 @@
  *             list starts on a 64-byte line and, for m = 16, is exactly two lines (the
  *             array itself is 64-byte aligned, also in a mapped file). No count word:
  *             a list is its links followed by VS__HNSW_NONE up to the end of the
- *             stride, so a list is read until the first NONE (or m0 links).
+ *             stride, so a list is read until the first NONE (or m0 links). (A count
+ *             would make an m = 16 list 132 bytes, three lines to fetch, or 192 bytes
+ *             padded; hnswlib keeps one and 2m + 1 words per node, unaligned.)
  *   layers>0  up: lists of exactly m words (same NONE padding), the node's layer-l list
  *             (1 <= l <= level[i]) at up + (uoff[i] + l - 1) * m. uoff[i] is the number
  *             of upper lists of the rows before i (a prefix sum over the levels), so
@@ -76,6 +78,7 @@ struct vs__hnsw {
     uint32_t *up;   /* nupper * m */
     vs__map map;    /* loaded graphs: every array above points into this mapping */
     int mapped;
+    size_t repaired; /* build diagnostics: nodes the reachability repair linked (not saved) */
 };
 
 /* Relaxed atomic access to link words (plain movs on x86; see THREADS above). */
@@ -106,11 +109,6 @@ typedef struct vs__hnsw_kern {
 /* The kernels of the same instruction set as `ops` (a vs__dist() table), so VS_SIMD
  * forces both. Never NULL. */
 const vs__hnsw_kern *vs__hnsw_kern_for(const vs__dist_ops *ops);
-/* One distance, same convention (for single pairs outside the hot loops). */
-static inline float vs__hnsw_pair(const vs__dist_ops *ops, int kind, const float *a,
-                                  const float *b, size_t dim) {
-    return kind == VS__SCORE_NEGL2 ? ops->l2sq(a, b, dim) : -ops->dot(a, b, dim);
-}
 
 /* ------------------------------------------------------- search internals -- */
 
