@@ -207,11 +207,14 @@ VS_API int vs_schema_add_vector(vs_schema *sc, const char *name, uint32_t dim, i
  * and the mutable segment are searched exactly. 0 for a parameter = its default. */
 VS_API int vs_schema_set_hnsw(vs_schema *sc, const char *field, uint32_t m,
                               uint32_t ef_construction, uint32_t index_threshold);
-/* Compresses a field's vectors for the index (with rescoring on the originals):
- * VS_QUANT_INT8 (4x smaller), VS_QUANT_PQ with pq_m sub-quantizers (dim % pq_m == 0),
- * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). Parameters are validated
- * (VS_EINVAL); in this version every setting but VS_QUANT_NONE then returns
- * VS_EUNSUPPORTED: the codecs are built but the index does not use them yet. */
+/* Compresses a field's vectors for its HNSW index: VS_QUANT_INT8 (scalar, 4x smaller),
+ * VS_QUANT_PQ with pq_m sub-quantizers (dim % pq_m == 0; pq_m bytes per vector),
+ * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). Each indexed segment
+ * trains its quantizer on a sample of its rows; a query walks the graph over the codes
+ * and rescores the candidates it keeps (max(ef, k x oversampling)) with the original
+ * vectors, which stay in the segment files (mmap'd) and need not be resident. Only
+ * HNSW fields can be quantized (call vs_schema_set_hnsw first, VS_EINVAL otherwise);
+ * bad parameters are VS_EINVAL. */
 VS_API int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant,
                                       uint32_t pq_m);
 /* "cosine" | "l2" | "dot" (also Qdrant's "Cosine", "Euclid", "Dot"); -1 if unknown. */
@@ -339,6 +342,14 @@ VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char
                      int with, vs_result **out);
 
 #define VS_QUERY_EXACT 1u   /* force exact search even when an index exists */
+/* Quantized fields (vs_schema_set_quantization): by default the graph is walked over the
+ * codes and the best candidates are rescored with the original vectors. */
+#define VS_QUERY_NO_RESCORE 2u   /* return the codes' approximate scores, no rescoring */
+#define VS_QUERY_IGNORE_QUANT 4u /* walk the graph with the original vectors */
+/* Oversampling for quantized search: candidates kept (then rescored) = max(ef, k x this). */
+#define VS_OVERSAMPLING_DEFAULT 1.0f
+#define VS_OVERSAMPLING_MIN 1.0f
+#define VS_OVERSAMPLING_MAX 100.0f
 
 typedef struct vs_query {
     const char *field;      /* vector field; NULL or "" = the only/default field */
@@ -353,6 +364,7 @@ typedef struct vs_query {
     float score_threshold;
     uint32_t flags;         /* VS_QUERY_* */
     uint32_t ef;            /* HNSW beam width; 0 = VS_HNSW_EF_DEFAULT */
+    float oversampling;     /* quantized fields; 0 = VS_OVERSAMPLING_DEFAULT */
 } vs_query;
 
 VS_API void vs_query_init(vs_query *q);

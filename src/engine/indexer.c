@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index/hnsw.h"
+#include "index/hnsw_index.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
 
@@ -19,13 +19,11 @@ static int wants_index(const vs__coll *c, const vs__segment *s, uint32_t f) {
            s->rows - s->ndeleted >= fld->index_threshold && s->rows > 0;
 }
 
-static int index_path(char *buf, size_t cap, const vs__coll *c, const vs__segment *s, uint32_t f) {
-    char dir[4200];
-    if (vs__seg_dirname(dir, sizeof dir, c->dir, s->id, NULL)) return -1;
-    return (size_t)snprintf(buf, cap, "%s/hnsw-%u", dir, f) < cap ? 0 : -1;
+static int seg_dir(char *buf, size_t cap, const vs__coll *c, const vs__segment *s) {
+    return vs__seg_dirname(buf, cap, c->dir, s->id, NULL) ? -1 : 0;
 }
 
-static void free_graph(void *p) { vs__hnsw_free(p); }
+static void free_index(void *p) { vs__hnsw_index_free(p); }
 
 size_t vs__indexer_pending(vs__coll *c) {
     size_t n = 0;
@@ -65,28 +63,29 @@ int vs__indexer_build_one(vs__coll *c, vs__err *e) {
         goto done;
     }
     const vs_field_info *fld = &c->schema.fields[f];
-    vs__hnsw_params p = {fld->hnsw_m, fld->hnsw_ef_construction, 0x9E3779B9ull ^ s->id, 0};
-    vs__hnsw *g = NULL;
-    if ((rc = vs__hnsw_build(s->vec[f], s->rows, s->dims[f], kind_of(c, f), &p, skip, &g, e))) {
+    vs__hnsw_index_params p = {{fld->hnsw_m, fld->hnsw_ef_construction, 0x9E3779B9ull ^ s->id, 0},
+                               fld->quant, fld->pq_m};
+    vs__hnsw_index *x = NULL;
+    if ((rc = vs__hnsw_index_build(s->vec[f], s->rows, s->dims[f], kind_of(c, f), &p, skip, &x, e))) {
         vs__err_ctx(e, "indexing segment %u field '%s'", s->id, fld->name);
         goto done;
     }
-    char path[4400];
-    if (!c->opt.read_only && index_path(path, sizeof path, c, s, f) == 0) {
+    char dir[4200];
+    if (!c->opt.read_only && seg_dir(dir, sizeof dir, c, s) == 0) {
         vs__err se;
-        /* The graph is derived data: if saving fails it is still used, and rebuilt on
+        /* The index is derived data: if saving fails it is still used, and rebuilt on
          * the next open. */
-        (void)vs__hnsw_save(g, path, &se);
+        if (vs__hnsw_index_save(x, dir, f, &se)) vs__hnsw_index_unlink(dir, f);
     }
     pthread_rwlock_wrlock(&c->lock);
     int live = 0;
     for (size_t i = 0; i < c->nsegs; i++) live |= c->segs[i] == s;
     if (live && !s->idx[f].p) {
-        s->idx[f] = (vs__seg_index){g, VS_INDEX_HNSW, free_graph, vs__hnsw_memory(g)};
-        g = NULL;
+        s->idx[f] = (vs__seg_index){x, VS_INDEX_HNSW, free_index, vs__hnsw_index_memory(x)};
+        x = NULL;
     }
     pthread_rwlock_unlock(&c->lock);
-    vs__hnsw_free(g);
+    vs__hnsw_index_free(x);
     rc = 1;
 done:
     pthread_mutex_unlock(&c->compact_mu);
@@ -96,19 +95,22 @@ done:
 }
 
 void vs__indexer_load(vs__coll *c, vs__segment *s) {
+    char dir[4200];
+    if (seg_dir(dir, sizeof dir, c, s)) return;
     for (uint32_t f = 0; f < c->schema.nfields; f++) {
-        if (c->schema.fields[f].index != VS_INDEX_HNSW) continue;
-        char path[4400];
-        if (index_path(path, sizeof path, c, s, f) || access(path, F_OK) != 0) continue;
-        vs__hnsw *g;
+        const vs_field_info *fld = &c->schema.fields[f];
+        if (fld->index != VS_INDEX_HNSW) continue;
+        vs__hnsw_index *x;
         vs__err e;
-        if (vs__hnsw_load(path, s->rows, &g, &e) == VS_OK) {
-            s->idx[f] = (vs__seg_index){g, VS_INDEX_HNSW, free_graph, vs__hnsw_memory(g)};
+        int rc = vs__hnsw_index_load(dir, f, s->rows, fld->quant, fld->pq_m, &x, &e);
+        if (rc == VS_OK) {
+            s->idx[f] = (vs__seg_index){x, VS_INDEX_HNSW, free_index, vs__hnsw_index_memory(x)};
             continue;
         }
+        if (rc == VS_ENOTFOUND) continue; /* not built yet */
         c->bad_index_files++;
         snprintf(c->bad_index_msg, sizeof c->bad_index_msg, "%s", e.msg);
-        if (!c->opt.read_only) unlink(path); /* rebuilt by the indexer */
+        if (!c->opt.read_only) vs__hnsw_index_unlink(dir, f); /* rebuilt by the indexer */
     }
 }
 
@@ -117,8 +119,8 @@ int vs__indexer_validate(vs__coll *c, vs__err *e) {
     pthread_rwlock_rdlock(&c->lock);
     for (size_t i = 0; i < c->nsegs && !rc; i++)
         for (uint32_t f = 0; f < c->schema.nfields && !rc; f++)
-            if (c->segs[i]->idx[f].p && (rc = vs__hnsw_validate(c->segs[i]->idx[f].p, e)))
-                vs__err_ctx(e, "segment %u field %u graph", c->segs[i]->id, f);
+            if (c->segs[i]->idx[f].p && (rc = vs__hnsw_index_validate(c->segs[i]->idx[f].p, e)))
+                vs__err_ctx(e, "segment %u field %u index", c->segs[i]->id, f);
     pthread_rwlock_unlock(&c->lock);
     return rc;
 }

@@ -108,9 +108,6 @@ int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant, uint
         break;
     default: return VS_EINVAL;
     }
-    /* The codecs exist (index/quant.h) but the HNSW search does not use them yet:
-     * accepting the setting would promise memory savings that do not happen. */
-    if (quant != VS_QUANT_NONE) return VS_EUNSUPPORTED;
     f->quant = quant;
     f->pq_m = pq_m;
     return VS_OK;
@@ -152,6 +149,17 @@ int vs__schema_validate(const vs_schema *sc, vs__err *e) {
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(sc->fields[j].name, f->name))
                 return vs__errf(e, VS_EEXIST, "field '%s' appears twice", f->name);
+        /* Codes only replace the vectors inside a graph walk; a flat index scores the
+         * float rows directly. */
+        if (f->quant != VS_QUANT_NONE && f->index != VS_INDEX_HNSW)
+            return vs__errf(e, VS_EINVAL, "field '%s': quantization %s needs an HNSW index",
+                            f->name, vs__quant_name(f->quant));
+        if (f->quant == VS_QUANT_BINARY && f->metric == VS_METRIC_L2)
+            return vs__errf(e, VS_EINVAL, "field '%s': binary quantization is for cosine and "
+                            "dot fields, not l2", f->name);
+        if (f->quant == VS_QUANT_PQ && (f->pq_m == 0 || f->dim % f->pq_m))
+            return vs__errf(e, VS_EINVAL, "field '%s': pq_m %u does not divide dimension %u",
+                            f->name, f->pq_m, f->dim);
     }
     return VS_OK;
 }

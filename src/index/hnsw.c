@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "index/hnsw_int.h"
+#include "index/quant.h"
 #include "util/alloc.h"
 
 /* ------------------------------------------------------------- common -- */
@@ -210,21 +211,41 @@ AI void insert_at(vs__hnsw_cand *P, size_t np, size_t pos, float d, uint32_t idf
     P[pos].id = idf;
 }
 
+/* What a walk scores: the float rows (dist over base), or, when quant is set at the
+ * call site, the codes of a quantizer (qq prepared for the query; distance = -score). */
+typedef struct scorer {
+    vs__hnsw_dist_fn dist;
+    const float *q, *base;
+    size_t dim;
+    const vs__quant_query *qq;
+    const uint8_t *codes;
+    const char *pf; /* row v starts at pf + v * prow (prefetched while gathering) */
+    size_t prow;
+} scorer;
+
+AI void score(const scorer *sc, int quant, const uint32_t *ids, size_t u, float *ds) {
+    if (!quant) {
+        sc->dist(sc->q, sc->base, sc->dim, ids, u, ds);
+        return;
+    }
+    vs__quant_score_ids(sc->qq, sc->codes, ids, u, ds);
+    for (size_t k = 0; k < u; k++) ds[k] = -ds[k];
+}
+
 /* Gathers the unvisited neighbours of c on `layer` into ids (marking them), prefetching
- * their vectors. Returns how many. */
-AI size_t gather(const vs__hnsw *h, const float *base, size_t dim, uint32_t c, int layer,
+ * their rows. Returns how many. */
+AI size_t gather(const vs__hnsw *h, const scorer *sc, uint32_t c, int layer,
                  vs__hnsw_scratch *s) {
     const uint32_t *L = vs__hnsw_list(h, c, layer);
     const uint32_t cap = vs__hnsw_cap(h, layer);
     uint32_t *ids = s->ids;
-    const size_t rowb = dim * sizeof(float);
     size_t u = 0;
     for (uint32_t j = 0; j < cap; j++) {
         uint32_t v = vs__hnsw_ld(L + j);
         if (v == VS__HNSW_NONE) break;
         if (vis_test_set(s, v)) continue;
         ids[u++] = v;
-        prefetch_row(base + (size_t)v * dim, rowb);
+        prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
     }
     return u;
 }
@@ -232,10 +253,9 @@ AI size_t gather(const vs__hnsw *h, const float *base, size_t dim, uint32_t c, i
 /* The walk on one layer (see SEARCH and DELETES above). filt is a constant at each
  * call site, so the unfiltered walk carries none of the filter's bookkeeping. Returns
  * the pool size; the pool is s->pool, sorted, best first. */
-AI size_t walk(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
-               const float *q, uint32_t ep, float dep, size_t ef, size_t pcap, int layer,
-               int filt, const uint64_t *allow, const uint64_t *deleted, vs__hnsw_scratch *s,
-               uint64_t *ndist, uint64_t *nexp) {
+AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, uint32_t ep, float dep,
+               size_t ef, size_t pcap, int layer, int filt, const uint64_t *allow,
+               const uint64_t *deleted, vs__hnsw_scratch *s, uint64_t *ndist, uint64_t *nexp) {
     vs__hnsw_cand *P = s->pool;
     float *ds = s->ds;
     vis_test_set(s, ep);
@@ -257,11 +277,11 @@ AI size_t walk(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_f
                 break;
             }
 #endif
-        size_t u = gather(h, base, dim, c, layer, s);
+        size_t u = gather(h, sc, c, layer, s);
         size_t lo = cur + 1;
         if (u) {
             const uint32_t *ids = s->ids;
-            dist(q, base, dim, ids, u, ds);
+            score(sc, quant, ids, u, ds);
             nd += u;
             for (size_t k = 0; k < u; k++) {
                 float d = ds[k];
@@ -314,7 +334,8 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
                              size_t ef, int layer, vs__hnsw_scratch *s,
                              vs__search_stats *st) {
     uint64_t nd = 0, ne = 0;
-    size_t np = walk(h, base, dim, dist, q, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
+    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float)};
+    size_t np = walk(h, &sc, 0, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
     if (st) {
         st->distances += nd;
         st->visited += ne;
@@ -322,13 +343,11 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
     return np;
 }
 
-void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
-                      const float *q, int from, int to, uint32_t *ep, float *dep,
-                      vs__hnsw_scratch *s, vs__search_stats *st) {
+AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int from, int to, uint32_t *ep,
+                float *dep, vs__hnsw_scratch *s, vs__search_stats *st) {
     uint32_t cur = *ep;
     float dcur = *dep;
     uint64_t nd = 0, ne = 0;
-    const size_t rowb = dim * sizeof(float);
     for (int l = from; l > to; l--) {
         for (;;) {
             const uint32_t *L = vs__hnsw_list(h, cur, l);
@@ -337,11 +356,11 @@ void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw
                 uint32_t v = vs__hnsw_ld(L + j);
                 if (v == VS__HNSW_NONE) break;
                 s->ids[u++] = v;
-                prefetch_row(base + (size_t)v * dim, rowb);
+                prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
             }
             ne++;
             if (!u) break;
-            dist(q, base, dim, s->ids, u, s->ds);
+            score(sc, quant, s->ids, u, s->ds);
             nd += u;
             uint32_t best = cur;
             for (size_t k = 0; k < u; k++)
@@ -361,34 +380,95 @@ void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw
     }
 }
 
+void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
+                      const float *q, int from, int to, uint32_t *ep, float *dep,
+                      vs__hnsw_scratch *s, vs__search_stats *st) {
+    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float)};
+    descend(h, &sc, 0, from, to, ep, dep, s, st);
+}
+
+/* The walk from the entry point down to layer 0 and the beam on layer 0; returns the
+ * pool size (s->pool, best first by the scorer's distance). */
+AI size_t search_pool(const vs__hnsw *h, const scorer *sc, int quant, size_t beam,
+                      const uint64_t *allow, const uint64_t *deleted, vs__hnsw_scratch *s,
+                      vs__search_stats *st) {
+    const int filt = allow || deleted;
+    size_t pcap = filt ? 16 * beam + 256 : beam;
+    if (pcap > h->n) pcap = h->n > beam ? h->n : beam;
+    if (vs__hnsw_scratch_prepare(s, h->n, pcap)) return SIZE_MAX;
+    uint32_t ep = h->entry;
+    float dep;
+    score(sc, quant, &ep, 1, &dep);
+    if (st) st->distances++;
+    descend(h, sc, quant, h->top, 0, &ep, &dep, s, st);
+    uint64_t nd = 0, ne = 0;
+    size_t np = filt ? walk(h, sc, quant, ep, dep, beam, pcap, 0, 1, allow, deleted, s, &nd, &ne)
+                     : walk(h, sc, quant, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd, &ne);
+    if (st) {
+        st->distances += nd;
+        st->visited += ne;
+    }
+    return np;
+}
+
+static size_t beam_for(size_t ef, size_t k) {
+    size_t beam = ef > k ? ef : k;
+    return beam > VS__HNSW_EF_MAX ? VS__HNSW_EF_MAX : beam;
+}
+
 int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
                     const float *q, size_t ef, const uint64_t *allow, const uint64_t *deleted,
                     uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st) {
     if (!h || h->entry == VS__HNSW_NONE || t->k == 0) return VS_OK;
-    size_t beam = ef > t->k ? ef : t->k;
-    if (beam > VS__HNSW_EF_MAX) beam = VS__HNSW_EF_MAX;
-    const int filt = allow || deleted;
-    size_t pcap = filt ? 16 * beam + 256 : beam;
-    if (pcap > h->n) pcap = h->n > beam ? h->n : beam;
-    if (vs__hnsw_scratch_prepare(s, h->n, pcap)) return VS_ENOMEM;
-    vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
-    uint32_t ep = h->entry;
-    float dep;
-    dist(q, base, dim, &ep, 1, &dep);
-    if (st) st->distances++;
-    vs__hnsw_descend(h, base, dim, dist, q, h->top, 0, &ep, &dep, s, st);
-    uint64_t nd = 0, ne = 0;
-    size_t np = filt ? walk(h, base, dim, dist, q, ep, dep, beam, pcap, 0, 1, allow, deleted, s,
-                            &nd, &ne)
-                     : walk(h, base, dim, dist, q, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd,
-                            &ne);
+    const scorer sc = {vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2], q, base, dim,
+                       NULL, NULL, (const char *)base, dim * sizeof(float)};
+    size_t np = search_pool(h, &sc, 0, beam_for(ef, t->k), allow, deleted, s, st);
+    if (np == SIZE_MAX) return VS_ENOMEM;
     const vs__hnsw_cand *P = s->pool;
     for (size_t i = 0; i < np; i++)
         if (P[i].id & VS__HNSW_F_OK)
             vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+    return VS_OK;
+}
+
+int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const uint8_t *codes,
+                          size_t code_size, const float *base, size_t dim, int kind,
+                          const float *q, size_t ef, int rescore, const uint64_t *allow,
+                          const uint64_t *deleted, uint32_t slot, vs__topk *t,
+                          vs__hnsw_scratch *s, vs__search_stats *st) {
+    if (!h || h->entry == VS__HNSW_NONE || t->k == 0) return VS_OK;
+    vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
+    const scorer sc = {dist, q, base, dim, qq, codes, (const char *)codes, code_size};
+    size_t np = search_pool(h, &sc, 1, beam_for(ef, t->k), allow, deleted, s, st);
+    if (np == SIZE_MAX) return VS_ENOMEM;
+    const vs__hnsw_cand *P = s->pool;
+    if (!rescore) {
+        for (size_t i = 0; i < np; i++)
+            if (P[i].id & VS__HNSW_F_OK)
+                vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+        return VS_OK;
+    }
+    /* Rescoring: every allowed entry of the beam is scored again with its float row, in
+     * batches the size of the scratch's id buffer (rows prefetched as ids are taken, so
+     * their misses overlap as in the walk). */
+    const size_t rowb = dim * sizeof(float), cap = 2 * VS__HNSW_M_MAX;
+    uint64_t nr = 0;
+    for (size_t i = 0; i < np;) {
+        size_t u = 0;
+        for (; i < np && u < cap; i++)
+            if (P[i].id & VS__HNSW_F_OK) {
+                uint32_t v = P[i].id & VS__HNSW_ID_MASK;
+                s->ids[u++] = v;
+                prefetch_row(base + (size_t)v * dim, rowb);
+            }
+        if (!u) break;
+        dist(q, base, dim, s->ids, u, s->ds);
+        nr += u;
+        for (size_t k = 0; k < u; k++) vs__topk_push(t, -s->ds[k], slot, s->ids[k]);
+    }
     if (st) {
-        st->distances += nd;
-        st->visited += ne;
+        st->distances += nr;
+        st->rescored += nr;
     }
     return VS_OK;
 }

@@ -26,17 +26,36 @@
 typedef struct vs__search_stats {
     uint64_t distances; /* query-row distance computations */
     uint64_t visited;   /* rows considered */
+    uint64_t rescored;  /* quantized candidates scored again with their float rows
+                           (also counted in distances) */
 } vs__search_stats;
 
 struct vs__hnsw_scratch;
+struct vs__quant;
+struct vs__quant_query;
+
+/* How a query uses a quantized index (hnsw_index.h). */
+enum {
+    VS__QUANT_USE = 0,        /* walk the codes, rescore with the float rows */
+    VS__QUANT_NO_RESCORE = 1, /* walk the codes, return their scores */
+    VS__QUANT_IGNORE = 2      /* walk with the float rows */
+};
 
 /* What one query (or batch) carries down to the indexes: knobs, per-thread scratch, and
- * the work counters. */
+ * the work counters. Initialise with vs__search_ctx_init, release with
+ * vs__search_ctx_release. */
 typedef struct vs__search_ctx {
     uint32_t ef;                      /* HNSW beam width */
-    struct vs__hnsw_scratch *scratch; /* created on first use, freed by the query */
+    int quant;                        /* VS__QUANT_* */
+    float oversampling;               /* quantized beam >= k x this (0 = 1) */
+    struct vs__hnsw_scratch *scratch; /* created on first use */
+    struct vs__quant_query *qq;       /* prepared query of the last quantizer used */
+    const struct vs__quant *qq_for;
     vs__search_stats st;
 } vs__search_ctx;
+
+void vs__search_ctx_init(vs__search_ctx *cx, uint32_t ef);
+void vs__search_ctx_release(vs__search_ctx *cx);
 
 typedef struct vs__index_ops {
     const char *name;

@@ -120,6 +120,13 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     if (q->ef > VS_HNSW_EF_MAX)
         return vs__errf(e, VS_ERANGE, "ef %u is out of range %d..%d", q->ef, VS_HNSW_EF_MIN,
                         VS_HNSW_EF_MAX);
+    if (q->flags & ~(VS_QUERY_EXACT | VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT))
+        return vs__errf(e, VS_EINVAL, "unknown query flags 0x%x", q->flags);
+    if (q->oversampling != 0 && !(q->oversampling >= VS_OVERSAMPLING_MIN &&
+                                  q->oversampling <= VS_OVERSAMPLING_MAX))
+        return vs__errf(e, VS_ERANGE, "oversampling %g is out of range %g..%g (0 = default)",
+                        (double)q->oversampling, (double)VS_OVERSAMPLING_MIN,
+                        (double)VS_OVERSAMPLING_MAX);
     if (q->has_threshold && !isfinite(q->score_threshold))
         return vs__errf(e, VS_EVALUE, "score threshold is not a finite number");
     size_t dim = fld->dim, nq = q->nq;
@@ -139,7 +146,12 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     vs__segment **segs = NULL;
     size_t nseg = 0;
     vs_result *res = NULL;
-    vs__search_ctx cx = {q->ef ? q->ef : VS_HNSW_EF_DEFAULT, NULL, {0, 0}};
+    vs__search_ctx cx;
+    vs__search_ctx_init(&cx, q->ef ? q->ef : VS_HNSW_EF_DEFAULT);
+    cx.quant = (q->flags & VS_QUERY_IGNORE_QUANT) ? VS__QUANT_IGNORE
+               : (q->flags & VS_QUERY_NO_RESCORE) ? VS__QUANT_NO_RESCORE
+                                                  : VS__QUANT_USE;
+    cx.oversampling = q->oversampling;
     qs = vs__aligned_alloc(64, nq * dim * sizeof(float));
     tops = vs__calloc(nq, sizeof *tops);
     if (!qs || !tops) goto oom;
@@ -231,7 +243,7 @@ done:
     vs__free(tops);
     vs__aligned_free(qs);
     vs__filter_free(flt);
-    vs__hnsw_scratch_free(cx.scratch);
+    vs__search_ctx_release(&cx);
     if (rc) {
         vs_result_free(res);
         return rc;

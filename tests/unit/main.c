@@ -27,6 +27,7 @@ static char g_msg[2048];
 static char g_tmp[PATH_MAX];
 static unsigned g_seed;
 static char g_cli[PATH_MAX];
+static const char *g_current; /* "suite.name" of the running test */
 
 void vt_register(const char *suite, const char *name, vt_fn fn) {
     if (g_ncases < (int)(sizeof g_cases / sizeof g_cases[0]))
@@ -53,6 +54,16 @@ const char *vt_path(const char *name) {
 }
 
 unsigned vt_seed(void) { return g_seed; }
+void vt_note(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("# %s: ", g_current ? g_current : "?");
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+}
+
 int vt_long(void) {
     const char *s = getenv("VS_TEST_LONG");
     return s && *s && *s != '0';
@@ -73,6 +84,9 @@ int vt_exec_child(const char *test, const char *env_path) {
 }
 
 static int run_one(const vt_case *c) {
+    static char cur[256];
+    snprintf(cur, sizeof cur, "%s.%s", c->suite, c->name);
+    g_current = cur;
     volatile int ok = 1;
     if (setjmp(g_jmp) == 0)
         c->fn();

@@ -26,6 +26,9 @@ const char *vt_tmpdir(void);
 const char *vt_path(const char *name);
 /* Seed for random tests (VS_TEST_SEED or time); printed on failure. */
 unsigned vt_seed(void);
+/* Prints "# <test>: <message>" on stdout: a measured figure worth seeing in the log
+ * (e.g. a recall), kept out of the pass/fail lines. */
+void vt_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Scale factor for long runs (VS_TEST_LONG=1 → larger iteration counts). */
 int vt_long(void);
 /* Runs the test "suite.name" (suite starting with '_') in a fresh process (exec of this

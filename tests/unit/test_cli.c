@@ -852,6 +852,64 @@ TEST(cli, info_list_flush_compact_drop) {
     EXPECT_STATUS(RUN("drop", s, "multi"), 1);
 }
 
+/* An HNSW collection with int8 codes: flush builds the index, queries use it and the
+ * quantization options are checked. */
+TEST(cli, hnsw_quantized_collection) {
+    LOCAL_PATH(s, "s");
+    cli_out *r = RUN("create", s, "q", "--dim", "8", "--metric", "l2", "--quantization", "int8");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "needs --index hnsw");
+    r = RUN("create", s, "q", "--dim", "8", "--index", "hnsw", "--quantization", "pq:3");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "multiple of M");
+    r = RUN("create", s, "q", "--dim", "8", "--metric", "l2", "--index", "hnsw", "--quantization",
+            "binary");
+    EXPECT_STATUS(r, 2);
+    OK(RUN("create", s, "q", "--dim", "8", "--metric", "l2", "--index", "hnsw",
+           "--index-threshold", "10", "--quantization", "int8"));
+    /* 400 points on a lattice, so the nearest neighbours of a point are known. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", vt_path("lat.jsonl"));
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    for (int i = 0; i < 400; i++) {
+        fprintf(f, "{\"id\": %d, \"vector\": [%d, %d", i, i % 20, i / 20);
+        for (int j = 2; j < 8; j++) fprintf(f, ", %d", (i * j) % 3);
+        fprintf(f, "]}\n");
+    }
+    fclose(f);
+    OK(RUN("import", s, "q", path));
+    r = RUN("flush", s, "q");
+    OK(r);
+    ASSERT_CONTAINS(r->err, "1 segments indexed");
+    r = RUN("info", s, "q", "--format", "json");
+    OK(r);
+    cJSON *j = jparse(r->out);
+    ASSERT_EQ(jnum(j, "indexed_segments"), 1);
+    ASSERT(jnum(j, "index_bytes") >= 400 * 8);
+    cJSON *f0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "fields"), 0);
+    ASSERT_STREQ(jstr(f0, "quantization"), "int8");
+    cJSON_Delete(j);
+    /* Point 0 is at [0,0,0,...]: itself at distance 0 first, with the exact score. */
+    r = RUN("query", s, "q", "--vector", "[0,0,0,0,0,0,0,0]", "-k", "3", "--ef", "100");
+    OK(r);
+    j = jparse(r->out);
+    ASSERT_EQ(cJSON_GetArraySize(j), 3);
+    ASSERT_EQ(jnum(cJSON_GetArrayItem(j, 0), "id"), 0);
+    ASSERT_NEAR(jnum(cJSON_GetArrayItem(j, 0), "score"), 0, 1e-6);
+    cJSON_Delete(j);
+    OK(RUN("query", s, "q", "--vector", "[0,0,0,0,0,0,0,0]", "--no-rescore"));
+    OK(RUN("query", s, "q", "--vector", "[0,0,0,0,0,0,0,0]", "--ignore-quantization",
+           "--oversampling", "4"));
+    static const char *const bad_os[] = {"0.5", "101", "nan", "x", ""};
+    for (size_t i = 0; i < sizeof bad_os / sizeof *bad_os; i++) {
+        r = RUN("query", s, "q", "--vector", "[0,0,0,0,0,0,0,0]", "--oversampling", bad_os[i]);
+        EXPECT_STATUS(r, 2);
+        ASSERT_CONTAINS(r->err, "--oversampling");
+    }
+    OK(RUN("check", s));
+}
+
 TEST(cli, multi_field_collection) {
     LOCAL_PATH(s, "s");
     OK(RUN("create", s, "m", "--vector", "text:3", "--vector", "image:2:l2"));

@@ -79,6 +79,9 @@ static void run_concurrent(int hnsw) {
     ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
     /* With HNSW, the background thread builds and attaches graphs under the readers. */
     if (hnsw) ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 32, 200));
+    /* Quantized: codes are trained, encoded and attached with the graph. */
+    if (hnsw == 2) ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
+    if (hnsw == 3) ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_PQ, 4));
     ASSERT_OK(vs_coll_create(s, "c", sc));
     vs_schema_free(sc);
     shared sh = {0};
@@ -145,3 +148,5 @@ static void run_concurrent(int hnsw) {
 
 TEST(store, queries_run_during_writes_flushes_and_compactions) { run_concurrent(0); }
 TEST(index, queries_run_while_graphs_are_built_and_attached) { run_concurrent(1); }
+TEST(index, queries_run_while_int8_indexes_are_built) { run_concurrent(2); }
+TEST(index, queries_run_while_pq_indexes_are_built) { run_concurrent(3); }

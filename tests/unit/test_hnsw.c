@@ -202,7 +202,7 @@ TEST(hnsw, scores_match_the_metric) {
             ASSERT_NEAR(sc[i], want, 1e-4);
             if (i) ASSERT(sc[i] <= sc[i - 1]);
         }
-        vs__search_stats st = {0, 0};
+        vs__search_stats st = {0};
         vs__hit hits[K];
         vs__topk t = {hits, 0, K, -INFINITY};
         ASSERT_OK(vs__hnsw_search(h, v, d, kind, q, 32, NULL, NULL, 0, &t, s, &st));

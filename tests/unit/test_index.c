@@ -11,7 +11,10 @@
 #include "test.h"
 #include "vecstore.h"
 
-#define DIM 24
+/* Most tests use 24 dimensions; binary quantization needs many (a code of 24 bits
+ * tells few neighbours apart), so its tests raise this. */
+static uint32_t g_dim = 24;
+#define DIM g_dim
 #if defined(__SANITIZE_ADDRESS__)
 #define NPTS 3000
 #else
@@ -33,15 +36,16 @@ static vs_store *open_db(const char *p) {
 /* Clustered data: 40 centres, gaussian-ish noise. */
 static float *make_data(size_t n, unsigned seed) {
     float *v = malloc(n * DIM * sizeof(float));
-    float centres[40][DIM];
+    float *centres = malloc(40 * DIM * sizeof(float));
     srand(seed);
-    for (int c = 0; c < 40; c++)
-        for (int j = 0; j < DIM; j++) centres[c][j] = (float)rand() / RAND_MAX * 4 - 2;
+    for (size_t c = 0; c < 40; c++)
+        for (size_t j = 0; j < DIM; j++) centres[c * DIM + j] = (float)rand() / RAND_MAX * 4 - 2;
     for (size_t i = 0; i < n; i++) {
-        int c = rand() % 40;
-        for (int j = 0; j < DIM; j++)
-            v[i * DIM + j] = centres[c][j] + ((float)rand() / RAND_MAX - 0.5f) * 0.8f;
+        size_t c = (size_t)rand() % 40;
+        for (size_t j = 0; j < DIM; j++)
+            v[i * DIM + j] = centres[c * DIM + j] + ((float)rand() / RAND_MAX - 0.5f) * 0.8f;
     }
+    free(centres);
     return v;
 }
 
@@ -175,6 +179,189 @@ TEST(index, hnsw_recall_l2) { run_metric(VS_METRIC_L2); }
 TEST(index, hnsw_recall_cosine) { run_metric(VS_METRIC_COSINE); }
 TEST(index, hnsw_recall_dot) { run_metric(VS_METRIC_DOT); }
 
+/* ------------------------------------------------------------ quantization -- */
+
+/* recall@10 against exact search with query flags `flags` (and oversampling os). */
+static double recall_q(vs_coll *c, const float *qs, size_t nq, uint32_t ef, uint32_t flags,
+                       float os) {
+    size_t hit = 0, total = 0;
+    for (size_t i = 0; i < nq; i++) {
+        vs_query q;
+        vs_query_init(&q);
+        q.vectors = qs + i * DIM;
+        q.dim = DIM;
+        q.k = 10;
+        q.with = 0;
+        q.ef = ef;
+        q.flags = flags;
+        q.oversampling = os;
+        vs_result *a, *x;
+        ASSERT_OK(vs_query_run(c, &q, &a));
+        q.flags = VS_QUERY_EXACT;
+        ASSERT_OK(vs_query_run(c, &q, &x));
+        for (size_t j = 0; j < vs_result_rows(x, 0); j++) {
+            uint64_t want = vs_result_id(x, 0, j).num;
+            for (size_t k = 0; k < vs_result_rows(a, 0); k++)
+                if (vs_result_id(a, 0, k).num == want) {
+                    hit++;
+                    break;
+                }
+            total++;
+        }
+        vs_result_free(a);
+        vs_result_free(x);
+    }
+    return total ? (double)hit / (double)total : 0;
+}
+
+/* Rescored scores are the exact ones: each returned point's score equals the score an
+ * exact search gives it (the exact search over a filter of just those ids). */
+static void assert_rescored_scores_exact(vs_coll *c, const float *q1, int metric) {
+    vs_query q;
+    vs_query_init(&q);
+    q.vectors = q1;
+    q.dim = DIM;
+    q.k = 10;
+    q.with = VS_WITH_VECTOR;
+    vs_result *a;
+    ASSERT_OK(vs_query_run(c, &q, &a));
+    ASSERT_EQ(vs_result_rows(a, 0), 10);
+    for (size_t j = 0; j < 10; j++) {
+        uint32_t d;
+        const float *v = vs_result_vector(a, 0, j, 0, &d);
+        ASSERT(v && d == DIM);
+        double want = 0, qn = 0;
+        for (size_t t = 0; t < DIM; t++) qn += (double)q1[t] * q1[t];
+        for (size_t t = 0; t < DIM; t++) {
+            if (metric == VS_METRIC_L2)
+                want += ((double)q1[t] - v[t]) * ((double)q1[t] - v[t]);
+            else
+                want += (double)q1[t] * v[t] / (metric == VS_METRIC_COSINE ? sqrt(qn) : 1.0);
+        }
+        if (metric == VS_METRIC_L2) want = sqrt(want);
+        ASSERT_NEAR(vs_result_score(a, 0, j), want, 1e-3 * (1 + fabs(want)));
+    }
+    vs_result_free(a);
+}
+
+static void run_quant(int metric, int quant, uint32_t pq_m, uint32_t dim, double max_loss) {
+    g_dim = dim;
+    vs_store *s = open_db(vt_path("db"));
+    vs_schema *sc;
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, metric));
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
+    ASSERT_OK(vs_schema_set_quantization(sc, NULL, quant, pq_m));
+    ASSERT_OK(vs_coll_create(s, "c", sc));
+    vs_schema_free(sc);
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll_info info;
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.fields[0].quant, quant);
+    ASSERT_EQ(info.fields[0].pq_m, pq_m);
+    float *v = make_data(NPTS, vt_seed());
+    float *qs = make_data(50, vt_seed() + 1);
+    if (quant == VS_QUANT_BINARY) {
+        /* Signs rank the points of a query's own cluster, as embeddings of related
+         * texts are: queries near the data. (make_data's queries come from other
+         * centres, where a sign code says nothing about which point is nearest.) */
+        for (size_t i = 0; i < 50; i++)
+            for (size_t j = 0; j < DIM; j++)
+                qs[i * DIM + j] = v[(i * 97) % NPTS * DIM + j] + (qs[i * DIM + j] - qs[j]) * 0.25f;
+    }
+    load(c, v, 0, NPTS / 2);
+    ASSERT_OK(vs_coll_flush(c));
+    load(c, v, NPTS / 2, NPTS / 2);
+    ASSERT_OK(vs_coll_flush(c));
+    ASSERT_OK(vs_coll_wait_indexed(c, -1));
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.indexed_segments, 2);
+    /* The codes are part of the index's memory: at least one code per row. */
+    size_t code = quant == VS_QUANT_INT8 ? DIM : quant == VS_QUANT_PQ ? pq_m : DIM / 8;
+    ASSERT_MSG(info.index_bytes >= (uint64_t)NPTS * code, "index bytes %llu",
+               (unsigned long long)info.index_bytes);
+    uint32_t ef = metric == VS_METRIC_DOT ? 512 : 256;
+    /* Same graph walked with the float vectors: the reference for the loss. */
+    double rf = recall_q(c, qs, 50, ef, VS_QUERY_IGNORE_QUANT, 0);
+    double rq = recall_q(c, qs, 50, ef, 0, 0);
+    double rn = recall_q(c, qs, 50, ef, VS_QUERY_NO_RESCORE, 0);
+    vt_note("%s %s: recall@10 float %.3f, quantized+rescored %.3f, not rescored %.3f",
+           vs_metric_name(metric), quant == VS_QUANT_INT8 ? "int8" : quant == VS_QUANT_PQ ? "pq" : "binary",
+           rf, rq, rn);
+    ASSERT_MSG(rq >= rf - max_loss, "quantized recall %.3f vs float %.3f (loss > %.2f)", rq, rf,
+               max_loss);
+    ASSERT_MSG(rf >= (metric == VS_METRIC_DOT ? 0.85 : 0.95), "float recall %.3f", rf);
+    /* Rescoring can only help the ranking over the same beam, and returns exact scores. */
+    ASSERT_MSG(rq + 0.02 >= rn, "rescored %.3f below not rescored %.3f", rq, rn);
+    assert_rescored_scores_exact(c, qs, metric);
+    /* Oversampling widens the beam: recall at a small ef rises (or stays). */
+    double r16 = recall_q(c, qs, 50, 16, 0, 0), r16o = recall_q(c, qs, 50, 16, 0, 8);
+    ASSERT_MSG(r16o + 0.01 >= r16, "oversampling 8 at ef 16: %.3f < %.3f", r16o, r16);
+    /* Deletes: never returned, recall holds. */
+    size_t nd = NPTS / 3;
+    vs_id *del = malloc(nd * sizeof *del);
+    for (size_t i = 0; i < nd; i++) del[i] = vs_id_num(i * 3);
+    ASSERT_OK(vs_delete(c, del, nd, NULL));
+    free(del);
+    double r = recall_q(c, qs, 50, ef, 0, 0);
+    ASSERT_MSG(r >= rf - max_loss - 0.05, "recall after deletes %.3f", r);
+    vs_query q;
+    vs_query_init(&q);
+    q.vectors = qs;
+    q.dim = DIM;
+    q.k = 50;
+    vs_result *res;
+    ASSERT_OK(vs_query_run(c, &q, &res));
+    ASSERT_EQ(vs_result_rows(res, 0), 50);
+    for (size_t j = 0; j < vs_result_rows(res, 0); j++) ASSERT(vs_result_id(res, 0, j).num % 3 != 0);
+    vs_result_free(res);
+    /* Points still in the WAL (mutable segment) at close are replayed on open and
+     * searched with the sealed, quantized segments. */
+    load(c, v, 0, 300); /* re-adds ids 0..299, including deleted ones */
+    vs_coll_close(c);
+    vs_store_close(s);
+    s = open_db(vt_path("db"));
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.indexed_segments, 2);
+    ASSERT_EQ(info.pending_segments, 0);
+    ASSERT_EQ(info.points, NPTS - nd + 100);
+    r = recall_q(c, qs, 50, ef, 0, 0);
+    ASSERT_MSG(r >= rf - max_loss - 0.05, "recall after reopen %.3f", r);
+    /* Compaction: one segment, a quantizer retrained on the merged rows. */
+    ASSERT_OK(vs_coll_flush(c));
+    ASSERT_OK(vs_coll_compact(c));
+    ASSERT_OK(vs_coll_wait_indexed(c, -1));
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.segments, 1);
+    ASSERT_EQ(info.indexed_segments, 1);
+    rf = recall_q(c, qs, 50, ef, VS_QUERY_IGNORE_QUANT, 0);
+    r = recall_q(c, qs, 50, ef, 0, 0);
+    ASSERT_MSG(r >= rf - max_loss, "recall after compaction %.3f vs float %.3f", r, rf);
+    vs_coll_close(c);
+    vs_store_close(s);
+    ASSERT_OK(vs_store_check(vt_path("db"), NULL, NULL));
+    free(v);
+    free(qs);
+    g_dim = 24;
+}
+
+/* The issue's bound is a loss <= 0.01 at the same ef; bench/ann measures it on real
+ * data and thousands of queries. 50 queries x 10 = 500 neighbours here, so one miss is
+ * 0.002 and the bounds leave room for a few (int8 measured 0-0.012 over seeds). PQ at 2 dimensions per sub-quantizer on this clustered data loses up to 0.03
+ * at one graph over all points (after compaction): its codes rank 0.72 of the
+ * neighbours right before rescoring, so the walk strays a little. Binary codes run at
+ * 256 dimensions (see g_dim). */
+TEST(index, quant_int8_recall_l2) { run_quant(VS_METRIC_L2, VS_QUANT_INT8, 0, 24, 0.01); }
+TEST(index, quant_int8_recall_cosine) { run_quant(VS_METRIC_COSINE, VS_QUANT_INT8, 0, 24, 0.02); }
+TEST(index, quant_int8_recall_dot) { run_quant(VS_METRIC_DOT, VS_QUANT_INT8, 0, 24, 0.02); }
+TEST(index, quant_pq_recall_l2) { run_quant(VS_METRIC_L2, VS_QUANT_PQ, 12, 24, 0.04); }
+TEST(index, quant_pq_recall_cosine) { run_quant(VS_METRIC_COSINE, VS_QUANT_PQ, 12, 24, 0.04); }
+TEST(index, quant_pq_recall_dot) { run_quant(VS_METRIC_DOT, VS_QUANT_PQ, 12, 24, 0.04); }
+TEST(index, quant_binary_recall_cosine) { run_quant(VS_METRIC_COSINE, VS_QUANT_BINARY, 0, 256, 0.02); }
+TEST(index, quant_binary_recall_dot) { run_quant(VS_METRIC_DOT, VS_QUANT_BINARY, 0, 256, 0.02); }
+
 TEST(index, filtered_queries_stay_correct) {
     vs_store *s = open_db(vt_path("db"));
     vs_schema *sc;
@@ -260,6 +447,128 @@ TEST(index, damaged_index_file_is_rebuilt_and_reported) {
     free(v);
 }
 
+/* Damage each quantization file in turn (flip a byte, truncate, delete): the check
+ * reports it, the next open rebuilds the index and answers as before. */
+TEST(index, damaged_quantization_files_are_rebuilt_and_reported) {
+    static const char *const files[] = {"quant-0", "qcodes-0"};
+    float *v = make_data(1000, 6);
+    for (int fi = 0; fi < 2; fi++)
+        for (int how = 0; how < 3; how++) {
+            char name[32];
+            snprintf(name, sizeof name, "db%d%d", fi, how);
+            vs_store *s = open_db(vt_path(name));
+            vs_schema *sc;
+            ASSERT_OK(vs_schema_new(&sc));
+            ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
+            ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 40, 100));
+            ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
+            ASSERT_OK(vs_coll_create(s, "c", sc));
+            vs_schema_free(sc);
+            vs_coll *c;
+            ASSERT_OK(vs_coll_open(s, "c", &c));
+            load(c, v, 0, 1000);
+            ASSERT_OK(vs_coll_flush(c));
+            ASSERT_OK(vs_coll_wait_indexed(c, -1));
+            vs_query q;
+            vs_query_init(&q);
+            q.vectors = v + 5 * DIM;
+            q.dim = DIM;
+            q.k = 5;
+            vs_result *r0;
+            ASSERT_OK(vs_query_run(c, &q, &r0));
+            vs_coll_close(c);
+            vs_store_close(s);
+            char p[4096];
+            snprintf(p, sizeof p, "%s/collections/c/seg-00000001/%s", vt_path(name), files[fi]);
+            if (how == 0) {
+                int fd = open(p, O_RDWR);
+                ASSERT_MSG(fd >= 0, "no file %s", p);
+                unsigned char ch;
+                off_t at = lseek(fd, 0, SEEK_END) - 3;
+                ASSERT(pread(fd, &ch, 1, at) == 1);
+                ch ^= 0x10;
+                ASSERT(pwrite(fd, &ch, 1, at) == 1);
+                close(fd);
+            } else if (how == 1) {
+                ASSERT(truncate(p, 100) == 0);
+            } else {
+                ASSERT(unlink(p) == 0);
+            }
+            ASSERT_MSG(vs_store_check(vt_path(name), NULL, NULL) == VS_ECORRUPT,
+                       "check passed with %s damaged (%d)", files[fi], how);
+            s = open_db(vt_path(name));
+            ASSERT_OK(vs_coll_open(s, "c", &c));
+            vs_coll_info info;
+            ASSERT_OK(vs_coll_info_get(c, &info));
+            ASSERT_EQ(info.pending_segments, 1);
+            ASSERT_OK(vs_coll_wait_indexed(c, -1));
+            ASSERT_OK(vs_coll_info_get(c, &info));
+            ASSERT_EQ(info.indexed_segments, 1);
+            vs_result *r1;
+            ASSERT_OK(vs_query_run(c, &q, &r1));
+            ASSERT_EQ(vs_result_rows(r1, 0), vs_result_rows(r0, 0));
+            for (size_t j = 0; j < vs_result_rows(r0, 0); j++)
+                ASSERT_EQ(vs_result_id(r1, 0, j).num, vs_result_id(r0, 0, j).num);
+            vs_result_free(r0);
+            vs_result_free(r1);
+            vs_coll_close(c);
+            vs_store_close(s);
+            ASSERT_OK(vs_store_check(vt_path(name), NULL, NULL));
+        }
+    free(v);
+}
+
+TEST(index, bad_quantization_settings_are_rejected) {
+    vs_store *s = open_db(vt_path("db"));
+    vs_schema *sc;
+    /* Quantization needs an HNSW index. */
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", 16, VS_METRIC_COSINE));
+    ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
+    ASSERT_RC(vs_coll_create(s, "c", sc), VS_EINVAL);
+    ASSERT_CONTAINS(vs_store_errmsg(s), "needs an HNSW index");
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 0, 0, 0));
+    ASSERT_RC(vs_schema_set_quantization(sc, NULL, VS_QUANT_PQ, 0), VS_EINVAL);
+    ASSERT_RC(vs_schema_set_quantization(sc, NULL, VS_QUANT_PQ, 32), VS_EINVAL);
+    ASSERT_RC(vs_schema_set_quantization(sc, NULL, -1, 0), VS_EINVAL);
+    ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_BINARY, 0));
+    ASSERT_OK(vs_coll_create(s, "c", sc));
+    vs_schema_free(sc);
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll_info info;
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.fields[0].quant, VS_QUANT_BINARY);
+    float v[16] = {1};
+    vs_query q;
+    vs_query_init(&q);
+    q.vectors = v;
+    q.dim = 16;
+    vs_result *r;
+    const float bad_os[] = {0.5f, -1.0f, NAN, INFINITY, VS_OVERSAMPLING_MAX * 2};
+    for (size_t i = 0; i < sizeof bad_os / sizeof *bad_os; i++) {
+        q.oversampling = bad_os[i];
+        ASSERT_RC(vs_query_run(c, &q, &r), VS_ERANGE);
+        ASSERT_CONTAINS(vs_coll_errmsg(c), "oversampling");
+    }
+    q.oversampling = 2;
+    q.flags = 64;
+    ASSERT_RC(vs_query_run(c, &q, &r), VS_EINVAL);
+    ASSERT_CONTAINS(vs_coll_errmsg(c), "flags");
+    q.flags = VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT;
+    ASSERT_OK(vs_query_run(c, &q, &r));
+    vs_result_free(r);
+    vs_coll_close(c);
+    vs_store_close(s);
+    /* The setting persists. */
+    s = open_db(vt_path("db"));
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.fields[0].quant, VS_QUANT_BINARY);
+    vs_coll_close(c);
+    vs_store_close(s);
+}
+
 TEST(index, bad_index_parameters_are_rejected) {
     vs_schema *sc;
     ASSERT_OK(vs_schema_new(&sc));
@@ -271,8 +580,7 @@ TEST(index, bad_index_parameters_are_rejected) {
     ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 5), VS_EINVAL);
     ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_BINARY, 0), VS_EINVAL); /* l2 */
     ASSERT_RC(vs_schema_set_quantization(sc, "v", 42, 0), VS_EINVAL);
-    /* Valid, but not applied by the index yet: refused rather than silently ignored. */
-    ASSERT_RC(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 4), VS_EUNSUPPORTED);
+    ASSERT_OK(vs_schema_set_quantization(sc, "v", VS_QUANT_PQ, 4));
     ASSERT_OK(vs_schema_set_quantization(sc, "v", VS_QUANT_NONE, 0));
     ASSERT_OK(vs_schema_set_hnsw(sc, "v", 0, 0, 0));
     vs_schema_free(sc);

@@ -98,8 +98,11 @@ static const char create_help[] =
     "  --ef-construction N     HNSW build beam width (default 200, 8..4096)\n"
     "  --index-threshold N     segments with fewer live points are searched exactly\n"
     "                          (default 10000)\n"
-    "  --quantization Q        none (default); int8, pq:M and binary are validated but\n"
-    "                          not supported yet\n"
+    "  --quantization Q        compress the HNSW index's vectors (needs --index hnsw):\n"
+    "                          none (default), int8 (1 byte per dimension), pq:M\n"
+    "                          (M bytes per vector, M divides the dimension) or binary\n"
+    "                          (1 bit per dimension; cosine and dot); queries rescore\n"
+    "                          with the original vectors\n"
     "  --fsync P               always (default), batch or off\n";
 
 static const cli_optspec create_opts[] = {{"dim", 0, OPT_VALUE},
@@ -231,6 +234,10 @@ int cmd_create(int argc, char **argv) {
             rc = cli_usage("--quantization: expected none, int8, pq:M or binary, got '%s'", qz);
             goto done;
         }
+        if (quant != VS_QUANT_NONE && !hnsw) {
+            rc = cli_usage("--quantization %s needs --index hnsw", qz);
+            goto done;
+        }
     }
     if ((rc = cli_open_store(&a, a.pos[0], CLI_OPEN_CREATE, &s))) goto done;
     int vrc = vs_schema_new(&sc);
@@ -240,11 +247,6 @@ int cmd_create(int argc, char **argv) {
             vrc = vs_schema_set_hnsw(sc, fs[i].name, (uint32_t)m, (uint32_t)efc, (uint32_t)thr);
         if (!vrc && quant != VS_QUANT_NONE) {
             vrc = vs_schema_set_quantization(sc, fs[i].name, quant, (uint32_t)pq_m);
-            if (vrc == VS_EUNSUPPORTED) {
-                rc = cli_fail("--quantization %s: not supported yet (the index does not use "
-                              "quantized vectors in this version)", qz);
-                goto done;
-            }
             if (vrc == VS_EINVAL) {
                 if (quant == VS_QUANT_PQ)
                     rc = cli_usage("--quantization pq:%lld: the dimension %u must be a multiple of M",
@@ -517,17 +519,26 @@ static int coll_maintenance(int argc, char **argv, const char *help, int (*op)(v
     if ((rc = cli_open_both(&a, CLI_OPEN_WRITE, &s, &c, NULL))) goto done;
     double t0 = cli_now();
     int vrc = op(c);
+    /* A CLI process is short-lived: build the indexes the new segments need now, so the
+     * next command finds them (a server builds them in the background instead). */
+    double t1 = cli_now();
+    if (!vrc) vrc = vs_coll_wait_indexed(c, -1);
     if (vrc) {
         rc = cli_fail_coll(c, vrc);
         goto done;
     }
     vs_coll_info in;
-    if (vs_coll_info_get(c, &in) == VS_OK)
+    if (vs_coll_info_get(c, &in) == VS_OK) {
         fprintf(stderr, "%s '%s' in %.2f s: %" PRIu64 " points, %u segments, %" PRIu64
-                        " WAL bytes\n", done_msg, a.pos[1], cli_now() - t0, in.points,
+                        " WAL bytes", done_msg, a.pos[1], t1 - t0, in.points,
                 in.segments, in.wal_bytes);
-    else
+        if (in.indexed_segments)
+            fprintf(stderr, "; %u segments indexed (%.2f s), %" PRIu64 " index bytes",
+                    in.indexed_segments, cli_now() - t1, in.index_bytes);
+        fputc('\n', stderr);
+    } else {
         fprintf(stderr, "%s '%s'\n", done_msg, a.pos[1]);
+    }
 done:
     vs_coll_close(c);
     vs_store_close(s);
@@ -539,7 +550,8 @@ static const char flush_help[] =
     "usage: vecstore flush STORE COLL [--fsync P]\n"
     "\n"
     "Seals the collection's mutable segment into an immutable one and checkpoints the\n"
-    "WAL (vs_coll_flush).\n";
+    "WAL (vs_coll_flush), then builds the HNSW index of every sealed segment that needs\n"
+    "one and has none yet.\n";
 
 int cmd_flush(int argc, char **argv) {
     return coll_maintenance(argc, argv, flush_help, vs_coll_flush, "flushed");
@@ -549,7 +561,8 @@ static const char compact_help[] =
     "usage: vecstore compact STORE COLL [--fsync P]\n"
     "\n"
     "Merges the collection's sealed segments and purges deleted points\n"
-    "(vs_coll_compact). Readers are not blocked.\n";
+    "(vs_coll_compact), then builds the HNSW index of the merged segment if it needs\n"
+    "one. Readers are not blocked.\n";
 
 int cmd_compact(int argc, char **argv) {
     return coll_maintenance(argc, argv, compact_help, vs_coll_compact, "compacted");

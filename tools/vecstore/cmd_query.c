@@ -27,7 +27,8 @@ static const char query_help[] =
     "usage: vecstore query STORE COLL (--vector '[...]' | --queries FILE) [-k K]\n"
     "                     [--filter JSON] [--field NAME] [--exact] [--with-vector]\n"
     "                     [--with-payload | --no-payload] [--offset N]\n"
-    "                     [--score-threshold X] [--batch N]\n"
+    "                     [--score-threshold X] [--batch N] [--ef N]\n"
+    "                     [--oversampling X] [--no-rescore] [--ignore-quantization]\n"
     "                     [--format json|jsonl|table|csv]\n"
     "\n"
     "Prints the K nearest points to each query vector.\n"
@@ -41,6 +42,10 @@ static const char query_help[] =
     "  --field NAME        the vector field to search (needed when there are several)\n"
     "  --exact             exact search even when an index exists\n"
     "  --ef N              HNSW beam width, 1..65536 (default 64; more = better recall)\n"
+    "  --oversampling X    quantized fields: keep max(ef, k*X) candidates for rescoring\n"
+    "                      with the original vectors (1..100, default 1)\n"
+    "  --no-rescore        quantized fields: return the codes' approximate scores\n"
+    "  --ignore-quantization  quantized fields: walk the graph with the original vectors\n"
     "  --with-vector       include the stored vectors\n"
     "  --no-payload        leave out payloads (--with-payload, the default, keeps them)\n"
     "  --offset N          skip the first N hits (pagination)\n"
@@ -59,7 +64,8 @@ static const cli_optspec query_opts[] = {
     {"exact", 0, OPT_FLAG},          {"with-vector", 0, OPT_FLAG},   {"with-payload", 0, OPT_FLAG},
     {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
     {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
-    {"read-only", 0, OPT_FLAG},      {"ef", 0, OPT_VALUE},           {NULL, 0, 0}};
+    {"read-only", 0, OPT_FLAG},      {"ef", 0, OPT_VALUE},           {"oversampling", 0, OPT_VALUE},
+    {"no-rescore", 0, OPT_FLAG},     {"ignore-quantization", 0, OPT_FLAG}, {NULL, 0, 0}};
 
 /* Runs one vs_query_run over nq vectors and prints its groups. */
 static int run_batch(vs_coll *c, vs_query *q, const float *v, size_t nq, size_t first_no,
@@ -204,6 +210,19 @@ int cmd_query(int argc, char **argv) {
     q.has_threshold = has_thr;
     q.score_threshold = thr;
     q.flags = cli_has(&a, "exact") ? VS_QUERY_EXACT : 0;
+    if (cli_has(&a, "no-rescore")) q.flags |= VS_QUERY_NO_RESCORE;
+    if (cli_has(&a, "ignore-quantization")) q.flags |= VS_QUERY_IGNORE_QUANT;
+    if (cli_has(&a, "oversampling")) {
+        const char *t = cli_opt(&a, "oversampling");
+        char *end;
+        double d = strtod(t, &end);
+        if (!*t || *end || !(d >= VS_OVERSAMPLING_MIN && d <= VS_OVERSAMPLING_MAX)) {
+            rc = cli_usage("--oversampling: expected a number in %g..%g, got '%s'",
+                           (double)VS_OVERSAMPLING_MIN, (double)VS_OVERSAMPLING_MAX, t);
+            goto done;
+        }
+        q.oversampling = (float)d;
+    }
     if (cli_has(&a, "ef")) {
         long long ef;
         if ((rc = cli_opt_int(&a, "ef", VS_HNSW_EF_MIN, VS_HNSW_EF_MAX, 0, &ef))) goto done;
