@@ -233,7 +233,7 @@ static void sweep(const char *label, const vs__hnsw *h, const float *base, size_
     for (size_t r = 0; r < reps; r++)
         for (size_t e = 0; e < nef; e++) {
             for (size_t i = 0; i < nq; i++) tops[i] = (vs__topk){hits + i * K, 0, K, -INFINITY};
-            vs__search_stats st = {0, 0};
+            vs__search_stats st = {0};
             double c0 = thread_cpu_s();
             double t0 = now_s();
             for (size_t i = 0; i < nq; i++)
