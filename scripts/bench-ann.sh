@@ -12,6 +12,8 @@
 #                  from Debian's libhnswlib-dev headers: the reference for the targets
 #      vecstore    bench/ann/vecstore_ann.c through the public API, linked here against
 #                  BUILD_DIR's libvecstore.a (marked pending when the library has no HNSW)
+#      vecstore-int8, vecstore-pq[M]  the same with int8 / PQ codes (M sub-quantizers,
+#                  default dim/4) and rescoring: the quantization targets
 #      faiss       bench/ann/faiss_ann.py, IndexHNSWFlat (Debian python3-faiss)
 #      hnswlib-py  bench/ann/hnswlib_py.py, Debian python3-hnswlib (information only)
 #    Every system: M = VS_ANN_M (16), efConstruction = VS_ANN_EFC (200), k = 10.
@@ -26,7 +28,7 @@
 # bench/results/ann/run.log.
 #
 # Knobs: VS_ANN_DATASETS ("fashion-mnist clustered"), VS_ANN_SYSTEMS ("hnswlib vecstore
-# faiss hnswlib-py"), VS_ANN_N (clustered rows; 250000 here, so that a full run takes
+# vecstore-int8 vecstore-pq faiss hnswlib-py"), VS_ANN_N (clustered rows; 250000 here, so that a full run takes
 # about 20 minutes on 2 cores: Debian's generic faiss needs 4-8 minutes to build 500k;
 # datasets.py alone defaults to 1000000), VS_ANN_NQ (clustered
 # queries, 1000), VS_ANN_SEED, VS_ANN_EFS ("10,16,24,32,48,64,96,128,192,256,384,512"),
@@ -45,7 +47,7 @@ EFC=${VS_ANN_EFC:-200}
 THREADS=${VS_ANN_THREADS:-2}
 EFS=${VS_ANN_EFS:-10,16,24,32,48,64,96,128,192,256,384,512}
 DATASETS=${VS_ANN_DATASETS:-fashion-mnist clustered}
-SYSTEMS=${VS_ANN_SYSTEMS:-hnswlib vecstore faiss hnswlib-py}
+SYSTEMS=${VS_ANN_SYSTEMS:-hnswlib vecstore vecstore-int8 vecstore-pq faiss hnswlib-py}
 BUILD1=${VS_ANN_BUILD1:-hnswlib vecstore}
 export VS_ANN_N="${VS_ANN_N:-250000}" VS_ANN_NQ="${VS_ANN_NQ:-1000}"
 
@@ -159,15 +161,15 @@ run_system() {
   # shellcheck disable=SC2086
   case $tag in
     hnswlib) logrun $pin "$BIN/hnswlib_driver" "$@" || rc=$? ;;
-    vecstore)
+    vecstore|vecstore-*)
       if [ -n "$VS_PENDING" ]; then
-        echo "$VS_PENDING" >"$dir/vecstore.status"
+        echo "$VS_PENDING" >"$dir/$tag.status"
         say "   pending: $VS_PENDING"
         return 0
       fi
       logrun $pin "$BIN/vecstore_ann" "$@" || rc=$?
       if [ "$rc" -eq 3 ]; then
-        echo "the library built no HNSW graph (HNSW not implemented yet)" >"$dir/vecstore.status"
+        echo "the library built no HNSW graph (HNSW not implemented yet)" >"$dir/$tag.status"
         say "   pending: no HNSW graph in this build"
         return 0
       fi ;;

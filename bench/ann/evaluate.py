@@ -70,9 +70,39 @@ BUILD_TARGETS = [
     ("peak build memory, 2 threads, VecStore / hnswlib",
      lambda v, h: _ratio(_fig(v, 2, "build_mem_bytes"), _fig(h, 2, "build_mem_bytes")), None),
 ]
-ORDER = ["vecstore", "hnswlib", "faiss", "hnswlib-py"]
+ORDER = ["vecstore", "vecstore-int8", "vecstore-pq", "vecstore-binary", "hnswlib", "faiss",
+         "hnswlib-py"]
 LABEL = {"vecstore": "VecStore HNSW", "hnswlib": "hnswlib (native, -O3 -march=native)",
-         "faiss": "faiss IndexHNSWFlat (Debian)", "hnswlib-py": "hnswlib (Debian Python)"}
+         "faiss": "faiss IndexHNSWFlat (Debian)", "hnswlib-py": "hnswlib (Debian Python)",
+         "vecstore-int8": "VecStore HNSW + int8, rescored",
+         "vecstore-pq": "VecStore HNSW + PQ (dim/4 bytes), rescored",
+         "vecstore-binary": "VecStore HNSW + binary, rescored"}
+# Quantized variants against the float index on the same data: memory and recall loss.
+# (tag, memory goal as a ratio of VecStore float's bytes/vector or None, recall loss goal)
+QUANT_TARGETS = [("vecstore-int8", 0.35, 0.01), ("vecstore-pq", None, 0.01)]
+
+
+def order_key(t):
+    if t in ORDER:
+        return ORDER.index(t)
+    if t.startswith("vecstore-pq"):
+        return ORDER.index("vecstore-pq")
+    return 99
+
+
+def recall_loss(v, q):
+    """Recall@10 lost by quantized run q against float run v at the same ef: the largest
+    and the mean loss over the ef values both swept, and the largest over those where
+    the float index reaches 0.9 (where a user would run it)."""
+    fv = {e["ef"]: e["recall10"] for e in v["t2"]["search"]}
+    losses = [(e["ef"], fv[e["ef"]] - e["recall10"], fv[e["ef"]])
+              for e in q["t2"]["search"] if e["ef"] in fv]
+    if not losses:
+        return None
+    hi = [x for x in losses if x[2] >= 0.9]
+    return {"max": max(x[1] for x in losses), "mean": sum(x[1] for x in losses) / len(losses),
+            "max_at_0.9": max(x[1] for x in hi) if hi else None,
+            "per_ef": {str(ef): round(l, 5) for ef, l, _ in losses}}
 
 
 def recall(xb, xq, gt, gd, ids):
@@ -132,9 +162,12 @@ def evaluate_dir(d):
     systems = {}
     tags = sorted({f.split(".")[0] for f in os.listdir(d)
                    if f.endswith((".t1.json", ".t2.json", ".status"))},
-                  key=lambda t: ORDER.index(t) if t in ORDER else 99)
+                  key=order_key)
     for tag in tags:
-        s = {"tag": tag, "label": LABEL.get(tag, tag)}
+        s = {"tag": tag, "label": LABEL.get(tag, LABEL.get("vecstore-pq") if tag.startswith(
+            "vecstore-pq") else tag)}
+        if tag.startswith("vecstore-pq") and tag != "vecstore-pq":
+            s["label"] = f"VecStore HNSW + PQ ({tag[11:]} bytes), rescored"
         st = os.path.join(d, f"{tag}.status")
         if os.path.exists(st):
             with open(st) as f:
@@ -204,12 +237,15 @@ def write_outputs(d, ds, systems):
         return
     fig, ax = plt.subplots(figsize=(8, 5.5))
     style = {"vecstore": ("C3", "o", "-"), "hnswlib": ("C0", "s", "-"),
-             "faiss": ("C2", "^", "-"), "hnswlib-py": ("C0", "x", ":")}
+             "faiss": ("C2", "^", "-"), "hnswlib-py": ("C0", "x", ":"),
+             "vecstore-int8": ("C1", "D", "--"), "vecstore-pq": ("C4", "v", "--"),
+             "vecstore-binary": ("C5", "P", "--")}
     for tag, s in systems.items():
         if "t2" not in s:
             continue
         es = sorted(s["t2"]["search"], key=lambda e: e["ef"])
-        c, mk, ls = style.get(tag, ("C7", ".", "-"))
+        c, mk, ls = style.get("vecstore-pq" if tag.startswith("vecstore-pq") else tag,
+                              ("C7", ".", "-"))
         ax.plot([e["recall10"] for e in es], [e["qps"] for e in es], color=c, marker=mk,
                 linestyle=ls, label=s["label"])
         for e in es[:: max(1, len(es) // 4)]:
@@ -327,6 +363,40 @@ def summarize(results, root):
             ent["targets"][name] = {"ratio": r, "goal": None if goal is None else list(goal),
                                     "verdict": verdict}
         lines.append("")
+        # Quantization: each quantized variant against VecStore's float index.
+        qrows = []
+        for qtag, s in systems.items():
+            if not qtag.startswith("vecstore-") or "t2" not in s or not have_v:
+                continue
+            goal = next(((m, l) for t, m, l in QUANT_TARGETS
+                         if qtag == t or (t == "vecstore-pq" and qtag.startswith(t))), None)
+            mem = ratio(s["t2"]["index_bytes"], v["t2"]["index_bytes"])
+            loss = recall_loss(v, s)
+            ent["quantization"] = ent.get("quantization", {})
+            ent["quantization"][qtag] = {"memory_ratio": mem, "recall_loss": loss}
+            mgoal = goal[0] if goal else None
+            mv = "—" if mgoal is None else ("PASS" if mem is not None and mem <= mgoal else "FAIL")
+            qrows.append(f"| {s['label']}: memory per vector / VecStore float | "
+                         f"{fmt(mem, '{:.2f}')} | {'—' if mgoal is None else '≤ ' + str(mgoal)} "
+                         f"| {mv} |")
+            if loss:
+                lgoal = goal[1] if goal else None
+                lv = "—" if lgoal is None else ("PASS" if loss["max"] <= lgoal + 1e-12 else
+                                                 "FAIL")
+                qrows.append(f"| {s['label']}: recall@10 loss at the same ef, largest over "
+                             f"the sweep (mean {loss['mean']:.4f}; largest where float ≥ 0.9: "
+                             f"{fmt(loss['max_at_0.9'], '{:.4f}')}) | {loss['max']:.4f} | "
+                             f"{'—' if lgoal is None else '≤ ' + str(lgoal)} | {lv} |")
+            for t, _ in TARGETS:
+                a, b = s["qps_at"][str(t)], (h["qps_at"][str(t)] if have_h else None)
+                r = ratio(a["qps"], b["qps"]) if b else None
+                qrows.append(f"| {s['label']}: QPS at recall@10 = {t} / hnswlib | "
+                             f"{fmt(r, '{:.2f}')} | — | for reference |")
+        if qrows:
+            lines.append("| quantization (vs VecStore float, same run) | ratio | goal | verdict |")
+            lines.append("|---|---:|---:|---|")
+            lines.extend(qrows)
+            lines.append("")
         summary["datasets"].append(ent)
     text = "\n".join(lines)
     with open(os.path.join(root, "summary.md"), "w") as f:

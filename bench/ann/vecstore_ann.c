@@ -17,8 +17,15 @@
  * INDEX   index_bytes = vs_coll_info.index_bytes (the graph in memory) + n·d·4 (the
  *         float32 vectors it searches, in the segment file): the same things hnswlib's
  *         saveIndex() file holds. The JSON's notes also give disk_bytes and memory_bytes.
+ *         Quantized variants (tag vecstore-int8, vecstore-pq[M], vecstore-binary): the
+ *         field also gets vs_schema_set_quantization (int8; PQ with M sub-quantizers,
+ *         default dim/4; binary); index_bytes is then vs_coll_info.index_bytes alone
+ *         (graph + codes + quantizer: what a search walks, in memory), and the float
+ *         vectors that rescoring reads (n·d·4, mmap'd from the segment file, touched
+ *         only for the ef candidates of each query) are given in the notes.
  * SEARCH  vs_query_run with nq = 1, k, with = 0 and ef set, one query at a time on this
- *         thread (annrun.h's sweep); result ids are the row numbers.
+ *         thread (annrun.h's sweep); result ids are the row numbers. Quantized variants
+ *         rescore (the default) with oversampling 1: the same ef as the float index.
  *
  * If the library refuses HNSW (VS_EUNSUPPORTED) or builds no graph (indexed_segments is
  * 0 after the wait: HNSW collections then behave like flat ones), the program says so and
@@ -87,6 +94,16 @@ int main(int argc, char **argv) {
     size_t n, dim, nq, qdim;
     ann_parse(PROG, argc, argv, &o);
     if (!strcmp(o.tag, PROG)) o.tag = "vecstore";
+    int quant = VS_QUANT_NONE;
+    uint32_t pq_m = 0;
+    if (!strcmp(o.tag, "vecstore-int8")) quant = VS_QUANT_INT8;
+    else if (!strcmp(o.tag, "vecstore-binary")) quant = VS_QUANT_BINARY;
+    else if (!strncmp(o.tag, "vecstore-pq", 11)) {
+        quant = VS_QUANT_PQ;
+        pq_m = (uint32_t)atoi(o.tag + 11);
+    } else if (strcmp(o.tag, "vecstore")) {
+        ann_die(PROG, "tag must be vecstore, vecstore-int8, vecstore-pq[M] or vecstore-binary");
+    }
     float *xb = ann_read_f32(o.base, &n, &dim, err);
     if (!xb) ann_die(PROG, err);
     float *xq = ann_read_f32(o.query, &nq, &qdim, err);
@@ -117,6 +134,11 @@ int main(int argc, char **argv) {
     check(vs_schema_new(&sc), "schema", s, NULL);
     check(vs_schema_add_vector(sc, "", (uint32_t)dim, VS_METRIC_L2), "schema", s, NULL);
     check(vs_schema_set_hnsw(sc, "", o.m, o.efc, 1000), "vs_schema_set_hnsw", s, NULL);
+    if (quant == VS_QUANT_PQ && pq_m == 0) pq_m = dim % 4 == 0 ? (uint32_t)(dim / 4) : (uint32_t)dim;
+    /* Binary codes are for cosine and dot; the data sets here are l2 (see datasets.py). */
+    if (quant != VS_QUANT_NONE)
+        check(vs_schema_set_quantization(sc, "", quant, pq_m), "vs_schema_set_quantization", s,
+              NULL);
     check(vs_coll_create(s, "ann", sc), "create", s, NULL);
     vs_schema_free(sc);
     vs_coll *c = NULL;
@@ -159,13 +181,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": imported %zu x %zu in %.2f s, built (flush + index) in %.2f s; "
             "%u segment(s), %u indexed, graph %.1f MB\n", n, dim, b.import_s, b.build_s,
             info.segments, info.indexed_segments, (double)info.index_bytes / 1e6);
-    b.index_bytes = info.index_bytes + (uint64_t)n * dim * 4;
-    b.index_how = "vs_coll_info.index_bytes (graph) + n*d*4 (vectors)";
+    if (quant == VS_QUANT_NONE) {
+        b.index_bytes = info.index_bytes + (uint64_t)n * dim * 4;
+        b.index_how = "vs_coll_info.index_bytes (graph) + n*d*4 (vectors)";
+    } else {
+        b.index_bytes = info.index_bytes;
+        b.index_how = "vs_coll_info.index_bytes (graph + codes + quantizer; the float vectors "
+                      "for rescoring stay in the mmap'd segment file)";
+    }
     b.version = vs_version();
     snprintf(notes, sizeof notes,
-             "simd %s; segments %u, indexed %u; graph_bytes %llu; disk_bytes %llu; "
+             "simd %s; quantization %s (pq_m %u); rescore vectors on disk %llu bytes; "
+             "segments %u, indexed %u; index_bytes %llu; disk_bytes %llu; "
              "memory_bytes %llu; import_mem_bytes %lld (VmHWM after the import - baseline)",
-             vs_simd_name(), info.segments, info.indexed_segments,
+             vs_simd_name(), quant == VS_QUANT_INT8 ? "int8" : quant == VS_QUANT_PQ ? "pq"
+                             : quant == VS_QUANT_BINARY ? "binary" : "none", pq_m,
+             (unsigned long long)((uint64_t)n * dim * 4), info.segments, info.indexed_segments,
              (unsigned long long)info.index_bytes, (unsigned long long)info.disk_bytes,
              (unsigned long long)info.memory_bytes,
              (long long)hwm_import - (long long)b.rss_before);
