@@ -8,10 +8,10 @@
  * tombstones alone decide), so filtered search and deletes are correct for every index
  * kind. It counts its work in vs__search_stats for the profiler.
  *
- * Today there is one kind, FLAT (exact: every allowed row is scored, with the SIMD row
- * kernels for single queries and blocked sgemm for batches). HNSW and quantized indexes
- * implement the same table; a segment's index state will live beside its files and be
- * loaded with the segment.
+ * Two kinds: FLAT (exact: every allowed row is scored, with the SIMD row kernels for
+ * single queries and blocked sgemm for batches) and HNSW (hnsw_index.h: a graph walk,
+ * over quantized codes with rescoring when the field is quantized). A segment's index
+ * state lives beside its files and is attached to it as a vs__seg_index.
  */
 #ifndef VS_INDEX_INDEX_H
 #define VS_INDEX_INDEX_H
