@@ -767,15 +767,25 @@ float vs__quant_score(const vs__quant_query *qq, const uint8_t *code) {
 
 void vs__quant_score_ids(const vs__quant_query *qq, const uint8_t *codes,
                          const uint32_t *rows, size_t n, float *out) {
-    /* Neighbour codes are scattered: prefetch a few ahead so that their cache misses
-     * overlap with the scoring of the current one. */
-    enum { AHEAD = 4 };
+    /* Neighbour codes are scattered. They are copied into a contiguous block (a graph
+     * walk scores up to 2m of them at a time) and scored with the row kernels, which
+     * keep several rows in flight: PQ's table lookups of one row form a chain of
+     * dependent adds (~4 cycles each), so one row at a time would be latency-bound.
+     * The kernels sum each row in the same order either way, so the scores are the
+     * same bits as vs__quant_score's. */
+    enum { BLOCK = 8192 };
+    _Alignas(64) uint8_t buf[BLOCK];
     const size_t cs = qq->qz->code_size;
-    for (size_t i = 0; i < n && i < AHEAD; i++)
-        __builtin_prefetch(codes + (size_t)rows[i] * cs);
-    for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) __builtin_prefetch(codes + (size_t)rows[i + AHEAD] * cs);
-        vs__quant_score_rows(qq, codes + (size_t)rows[i] * cs, 1, out + i);
+    const size_t per = cs <= BLOCK ? BLOCK / cs : 0;
+    if (per < 2) {
+        for (size_t i = 0; i < n; i++)
+            vs__quant_score_rows(qq, codes + (size_t)rows[i] * cs, 1, out + i);
+        return;
+    }
+    for (size_t i = 0; i < n; i += per) {
+        size_t c = n - i < per ? n - i : per;
+        for (size_t r = 0; r < c; r++) memcpy(buf + r * cs, codes + (size_t)rows[i + r] * cs, cs);
+        vs__quant_score_rows(qq, buf, c, out + i);
     }
 }
 
