@@ -16,6 +16,7 @@
 
 #include "index/hnsw.h"
 #include "index/hnsw_int.h"
+#include "index/hnsw_index.h"
 #include "os/file.h"
 #include "simd/distance.h"
 #include "storage/frame.h"
@@ -617,6 +618,93 @@ TEST(hnsw, allocation_failure_sweep) {
     }
     vs__hnsw_free(h);
     free(skip);
+    free(v);
+}
+
+/* A segment field's quantized index (hnsw_index.h): every allocation of the build
+ * (quantizer training, codes, graph), the save, the load and a search over the codes
+ * fails once in turn; each failure is VS_ENOMEM with nothing leaked, and the index
+ * that finally builds answers a query with exact (rescored) scores. */
+TEST(hnsw, quantized_index_allocation_failure_sweep) {
+    size_t n = 300, d = 8;
+    float *v = clustered(n, d, 5, 0.4f, 15, 0);
+    static const int types[] = {VS_QUANT_INT8, VS_QUANT_PQ};
+    for (size_t ti = 0; ti < 2; ti++) {
+        vs__hnsw_index_params p = {{6, 30, 1, 1}, types[ti], 4};
+        vs__err e;
+        int64_t live = vs__alloc_live();
+        vs__hnsw_index *x = NULL;
+        int done = 0;
+        for (int64_t k = 1; k < 2000 && !done; k++) {
+            vs__alloc_fail_after(k);
+            int rc = vs__hnsw_index_build(v, n, d, VS__SCORE_NEGL2, &p, NULL, &x, &e);
+            vs__alloc_fail_after(0);
+            if (rc == VS_OK) {
+                done = 1;
+            } else {
+                ASSERT_RC(rc, VS_ENOMEM);
+                ASSERT(x == NULL);
+                ASSERT_EQ(vs__alloc_live(), live);
+            }
+        }
+        ASSERT(done);
+        ASSERT_OK(vs__hnsw_index_validate(x, &e));
+        const char *dir = vt_tmpdir();
+        for (int pass = 0; pass < 2; pass++) {
+            done = 0;
+            for (int64_t k = 1; k < 200 && !done; k++) {
+                vs__hnsw_index *y = NULL;
+                int64_t l0 = vs__alloc_live();
+                vs__alloc_fail_after(k);
+                int rc = pass == 0 ? vs__hnsw_index_save(x, dir, 7, &e)
+                                   : vs__hnsw_index_load(dir, 7, n, types[ti], 4, &y, &e);
+                vs__alloc_fail_after(0);
+                if (rc == VS_OK) {
+                    done = 1;
+                    if (y) {
+                        ASSERT_OK(vs__hnsw_index_validate(y, &e));
+                        ASSERT(memcmp(y->codes, x->codes, n * x->code_size) == 0);
+                    }
+                } else {
+                    ASSERT_RC(rc, VS_ENOMEM);
+                }
+                vs__hnsw_index_free(y);
+                ASSERT_EQ(vs__alloc_live(), l0);
+            }
+            ASSERT(done);
+        }
+        /* A quantized search: the scratch, the prepared query; then exact scores. */
+        done = 0;
+        for (int64_t k = 1; k < 100 && !done; k++) {
+            vs__quant_query *qq = NULL;
+            vs__hnsw_scratch *s = NULL;
+            int rc = VS_ENOMEM;
+            vs__alloc_fail_after(k);
+            if ((s = vs__hnsw_scratch_new()) && vs__quant_query_new(x->qz, &qq, &e) == VS_OK) {
+                vs__quant_query_prepare(qq, v);
+                vs__hit hits[K];
+                vs__topk t = {hits, 0, K, -INFINITY};
+                rc = vs__hnsw_search_quant(x->g, qq, x->codes, x->code_size, v, d,
+                                           VS__SCORE_NEGL2, v, 20, 1, NULL, NULL, 0, &t, s, NULL);
+                if (rc == VS_OK) {
+                    ASSERT_EQ(t.n, K);
+                    vs__topk_sort(&t);
+                    ASSERT_EQ(t.h[0].row, 0); /* the query is row 0: distance 0 */
+                    for (size_t i = 0; i < t.n; i++)
+                        ASSERT_NEAR(t.h[i].score,
+                                    -vs__dist_scalar.l2sq(v, v + t.h[i].row * d, d), 1e-4);
+                }
+            }
+            vs__alloc_fail_after(0);
+            done = rc == VS_OK;
+            vs__quant_query_free(qq);
+            vs__hnsw_scratch_free(s);
+        }
+        ASSERT(done);
+        vs__hnsw_index_free(x);
+        vs__hnsw_index_unlink(vt_tmpdir(), 7);
+        ASSERT_EQ(vs__alloc_live(), live);
+    }
     free(v);
 }
 
