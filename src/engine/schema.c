@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "index/quant.h"
 #include "util/alloc.h"
 
 int vs__name_ok(const char *s, int allow_empty) {
@@ -115,15 +116,6 @@ int vs_schema_set_quantization(vs_schema *sc, const char *field, int quant, uint
 
 const char *vs__index_name(int kind) { return kind == VS_INDEX_HNSW ? "hnsw" : "flat"; }
 
-const char *vs__quant_name(int q) {
-    switch (q) {
-    case VS_QUANT_INT8: return "int8";
-    case VS_QUANT_PQ: return "pq";
-    case VS_QUANT_BINARY: return "binary";
-    }
-    return "none";
-}
-
 int vs__schema_field(const vs_schema *sc, const char *name) {
     if (!name || !*name) {
         for (uint32_t i = 0; i < sc->nfields; i++)
@@ -153,7 +145,7 @@ int vs__schema_validate(const vs_schema *sc, vs__err *e) {
          * float rows directly. */
         if (f->quant != VS_QUANT_NONE && f->index != VS_INDEX_HNSW)
             return vs__errf(e, VS_EINVAL, "field '%s': quantization %s needs an HNSW index",
-                            f->name, vs__quant_name(f->quant));
+                            f->name, vs__quant_type_name(f->quant));
         if (f->quant == VS_QUANT_BINARY && f->metric == VS_METRIC_L2)
             return vs__errf(e, VS_EINVAL, "field '%s': binary quantization is for cosine and "
                             "dot fields, not l2", f->name);
@@ -181,7 +173,7 @@ cJSON *vs__schema_to_json(const vs_schema *sc) {
             !cJSON_AddNumberToObject(o, "hnsw_m", f->hnsw_m) ||
             !cJSON_AddNumberToObject(o, "hnsw_ef_construction", f->hnsw_ef_construction) ||
             !cJSON_AddNumberToObject(o, "index_threshold", f->index_threshold) ||
-            !cJSON_AddStringToObject(o, "quantization", vs__quant_name(f->quant)) ||
+            !cJSON_AddStringToObject(o, "quantization", vs__quant_type_name(f->quant)) ||
             !cJSON_AddNumberToObject(o, "pq_m", f->pq_m))
             goto fail;
     }
@@ -237,10 +229,9 @@ int vs__schema_from_json(const cJSON *j, vs_schema *sc, vs__err *e) {
         f->index_threshold = cJSON_IsNumber(jt) ? (uint32_t)jt->valuedouble : VS_INDEX_THRESHOLD_DEFAULT;
         f->quant = VS_QUANT_NONE;
         if (cJSON_IsString(jq)) {
-            const char *names[] = {"none", "int8", "pq", "binary"};
             int found = -1;
-            for (int k = 0; k < 4; k++)
-                if (!strcmp(jq->valuestring, names[k])) found = k;
+            for (int k = VS_QUANT_NONE; k <= VS_QUANT_BINARY; k++)
+                if (!strcmp(jq->valuestring, vs__quant_type_name(k))) found = k;
             if (found < 0)
                 return vs__errf(e, VS_EVERSION, "schema: quantization '%s' is not supported by this build",
                                 jq->valuestring);

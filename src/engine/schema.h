@@ -30,6 +30,5 @@ int vs__schema_from_json(const struct cJSON *j, vs_schema *sc, vs__err *e);
  * leading '.'); allow_empty for field names. */
 int vs__name_ok(const char *s, int allow_empty);
 const char *vs__index_name(int kind);
-const char *vs__quant_name(int quant);
 
 #endif

@@ -411,6 +411,12 @@ AI size_t search_pool(const vs__hnsw *h, const scorer *sc, int quant, size_t bea
     return np;
 }
 
+/* Pushes the allowed entries of the pool (distances) into t as scores. */
+static void push_pool(const vs__hnsw_cand *P, size_t np, uint32_t slot, vs__topk *t) {
+    for (size_t i = 0; i < np; i++)
+        if (P[i].id & VS__HNSW_F_OK) vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+}
+
 static size_t beam_for(size_t ef, size_t k) {
     size_t beam = ef > k ? ef : k;
     return beam > VS__HNSW_EF_MAX ? VS__HNSW_EF_MAX : beam;
@@ -424,10 +430,7 @@ int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
                        NULL, NULL, (const char *)base, dim * sizeof(float)};
     size_t np = search_pool(h, &sc, 0, beam_for(ef, t->k), allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
-    const vs__hnsw_cand *P = s->pool;
-    for (size_t i = 0; i < np; i++)
-        if (P[i].id & VS__HNSW_F_OK)
-            vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+    push_pool(s->pool, np, slot, t);
     return VS_OK;
 }
 
@@ -443,9 +446,7 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
     if (np == SIZE_MAX) return VS_ENOMEM;
     const vs__hnsw_cand *P = s->pool;
     if (!rescore) {
-        for (size_t i = 0; i < np; i++)
-            if (P[i].id & VS__HNSW_F_OK)
-                vs__topk_push(t, -P[i].d, slot, P[i].id & VS__HNSW_ID_MASK);
+        push_pool(P, np, slot, t);
         return VS_OK;
     }
     /* Rescoring: every allowed entry of the beam is scored again with its float row, in

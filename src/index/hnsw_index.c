@@ -105,15 +105,6 @@ int vs__hnsw_index_save(const vs__hnsw_index *x, const char *dir, uint32_t f, vs
     return vs__hnsw_save(x->g, path, e);
 }
 
-static const char *quant_name(int q) {
-    switch (q) {
-    case VS_QUANT_INT8: return "int8";
-    case VS_QUANT_PQ: return "pq";
-    case VS_QUANT_BINARY: return "binary";
-    default: return "none";
-    }
-}
-
 int vs__hnsw_index_load(const char *dir, uint32_t f, size_t n, int quant, uint32_t pq_m,
                         vs__hnsw_index **out, vs__err *e) {
     *out = NULL;
@@ -126,18 +117,14 @@ int vs__hnsw_index_load(const char *dir, uint32_t f, size_t n, int quant, uint32
     x->n = n;
     if ((rc = vs__hnsw_load(path, n, &x->g, e))) goto fail;
     if (quant != VS_QUANT_NONE) {
-        if ((rc = file_path(path, sizeof path, dir, "quant", f, e))) goto fail;
-        if (access(path, F_OK) != 0) {
-            rc = vs__errf(e, VS_ECORRUPT, "%s: the field is quantized (%s) but the quantizer "
-                          "file is missing", path, quant_name(quant));
+        if ((rc = file_path(path, sizeof path, dir, "quant", f, e)) ||
+            (rc = vs__quant_load(path, &x->qz, e)))
             goto fail;
-        }
-        if ((rc = vs__quant_load(path, &x->qz, e))) goto fail;
         if (vs__quant_type(x->qz) != quant ||
             (quant == VS_QUANT_PQ && vs__quant_code_size(x->qz) != pq_m)) {
             rc = vs__errf(e, VS_ECORRUPT, "%s: quantizer is %s with %zu-byte codes, the schema "
-                          "asks for %s%s", path, quant_name(vs__quant_type(x->qz)),
-                          vs__quant_code_size(x->qz), quant_name(quant),
+                          "asks for %s%s", path, vs__quant_type_name(vs__quant_type(x->qz)),
+                          vs__quant_code_size(x->qz), vs__quant_type_name(quant),
                           quant == VS_QUANT_PQ ? " (pq_m differs)" : "");
             goto fail;
         }

@@ -153,8 +153,9 @@ void vs__quant_params_init(vs__quant_params *p, int type, int kind) {
     p->bin_query_bits = VS_QUANT_BIN_QBITS_DEFAULT;
 }
 
-static const char *type_name(int type) {
+const char *vs__quant_type_name(int type) {
     switch (type) {
+    case VS_QUANT_NONE: return "none";
     case VS_QUANT_INT8: return "int8";
     case VS_QUANT_PQ: return "pq";
     case VS_QUANT_BINARY: return "binary";
@@ -174,7 +175,7 @@ static size_t code_size_for(int type, int kind, size_t dim, size_t m) {
 static int check_params(const vs__quant_params *p, size_t dim, vs__err *e) {
     if (p->type != VS_QUANT_INT8 && p->type != VS_QUANT_PQ && p->type != VS_QUANT_BINARY)
         return vs__errf(e, VS_EINVAL, "unknown quantization type %d", p->type);
-    const char *t = type_name(p->type);
+    const char *t = vs__quant_type_name(p->type);
     if (p->kind != VS__SCORE_DOT && p->kind != VS__SCORE_NEGL2)
         return vs__errf(e, VS_EINVAL, "%s: unknown score kind %d", t, p->kind);
     if (dim < VS_DIM_MIN || dim > VS_DIM_MAX)
@@ -438,7 +439,7 @@ int vs__quant_train(const vs__quant_params *p, const float *x, size_t n, size_t 
     int rc = check_params(p, dim, e);
     if (rc) return rc;
     if (!x || n == 0)
-        return vs__errf(e, VS_EINVAL, "%s: no training vectors", type_name(p->type));
+        return vs__errf(e, VS_EINVAL, "%s: no training vectors", vs__quant_type_name(p->type));
     vs__quant t = {0};
     t.type = p->type;
     t.kind = p->kind;
@@ -466,7 +467,7 @@ int vs__quant_train(const vs__quant_params *p, const float *x, size_t n, size_t 
         idx = sample_rows(n, p->max_sample, &rng, &ns);
         if (!idx) {
             rc = vs__errf(e, VS_ENOMEM, "out of memory sampling %s training rows",
-                          type_name(p->type));
+                          vs__quant_type_name(p->type));
             goto done;
         }
         qz->n_train = ns;
@@ -597,7 +598,7 @@ int vs__quant_query_new(const vs__quant *qz, vs__quant_query **out, vs__err *e) 
     if (!mem) {
         vs__free(qq);
         return vs__errf(e, VS_ENOMEM, "out of memory preparing a %s query",
-                        type_name(qz->type));
+                        vs__quant_type_name(qz->type));
     }
     memset(mem, 0, bytes);
     qq->qz = qz;
@@ -873,7 +874,7 @@ int vs__quant_load(const char *path, vs__quant **out, vs__err *e) {
         break;
     }
     size_t want_cs = code_size_for(t.type, t.kind, dim, t.m);
-    if (cs != want_cs) BAD("%s: code size %u, expected %zu for %s of dim %u", path, cs, want_cs, type_name(t.type), dim);
+    if (cs != want_cs) BAD("%s: code size %u, expected %zu for %s of dim %u", path, cs, want_cs, vs__quant_type_name(t.type), dim);
     if (len != QHDR + alen)
         BAD("%s: quantizer body is %zu bytes, expected %zu", path, len, (size_t)QHDR + alen);
     if (alen) {
@@ -978,7 +979,7 @@ int vs__quant_codes_open(const vs__quant *qz, const char *path, vs__quant_codes 
         if (b[i]) BAD("%s: reserved codes header byte %zu is not 0", path, i);
     if ((int)type != qz->type || (int)kind != qz->kind || dim != qz->dim || cs != qz->code_size)
         BAD("%s: codes are %s/kind %u/dim %u/%u bytes, the quantizer is %s/kind %d/dim %u/%u bytes",
-            path, type_name((int)type), kind, dim, cs, type_name(qz->type), qz->kind, qz->dim,
+            path, vs__quant_type_name((int)type), kind, dim, cs, vs__quant_type_name(qz->type), qz->kind, qz->dim,
             qz->code_size);
     if (id != qz->id)
         BAD("%s: codes were encoded by another quantizer (id %016llx, this one is %016llx)",

@@ -188,6 +188,8 @@ int vs__quant_train(const vs__quant_params *p, const float *x, size_t n, size_t 
 void vs__quant_free(vs__quant *qz);
 
 int vs__quant_type(const vs__quant *qz);
+/* "none", "int8", "pq", "binary" (the names of schema files and messages); "?" else. */
+const char *vs__quant_type_name(int type);
 int vs__quant_kind(const vs__quant *qz);
 size_t vs__quant_dim(const vs__quant *qz);
 size_t vs__quant_code_size(const vs__quant *qz); /* bytes per code */

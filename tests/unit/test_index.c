@@ -58,8 +58,9 @@ static void load(vs_coll *c, const float *v, size_t first, size_t n) {
     free(ids);
 }
 
-/* recall@10 of the index against exact search over nq queries. */
-static double recall(vs_coll *c, const float *qs, size_t nq, uint32_t ef) {
+/* recall@10 against exact search with query flags `flags` (and oversampling os). */
+static double recall_q(vs_coll *c, const float *qs, size_t nq, uint32_t ef, uint32_t flags,
+                       float os) {
     size_t hit = 0, total = 0;
     for (size_t i = 0; i < nq; i++) {
         vs_query q;
@@ -69,6 +70,8 @@ static double recall(vs_coll *c, const float *qs, size_t nq, uint32_t ef) {
         q.k = 10;
         q.with = 0;
         q.ef = ef;
+        q.flags = flags;
+        q.oversampling = os;
         vs_result *a, *x;
         ASSERT_OK(vs_query_run(c, &q, &a));
         q.flags = VS_QUERY_EXACT;
@@ -86,6 +89,11 @@ static double recall(vs_coll *c, const float *qs, size_t nq, uint32_t ef) {
         vs_result_free(x);
     }
     return total ? (double)hit / (double)total : 0;
+}
+
+/* recall@10 of the index against exact search over nq queries. */
+static double recall(vs_coll *c, const float *qs, size_t nq, uint32_t ef) {
+    return recall_q(c, qs, nq, ef, 0, 0);
 }
 
 static void run_metric(int metric) {
@@ -180,39 +188,6 @@ TEST(index, hnsw_recall_cosine) { run_metric(VS_METRIC_COSINE); }
 TEST(index, hnsw_recall_dot) { run_metric(VS_METRIC_DOT); }
 
 /* ------------------------------------------------------------ quantization -- */
-
-/* recall@10 against exact search with query flags `flags` (and oversampling os). */
-static double recall_q(vs_coll *c, const float *qs, size_t nq, uint32_t ef, uint32_t flags,
-                       float os) {
-    size_t hit = 0, total = 0;
-    for (size_t i = 0; i < nq; i++) {
-        vs_query q;
-        vs_query_init(&q);
-        q.vectors = qs + i * DIM;
-        q.dim = DIM;
-        q.k = 10;
-        q.with = 0;
-        q.ef = ef;
-        q.flags = flags;
-        q.oversampling = os;
-        vs_result *a, *x;
-        ASSERT_OK(vs_query_run(c, &q, &a));
-        q.flags = VS_QUERY_EXACT;
-        ASSERT_OK(vs_query_run(c, &q, &x));
-        for (size_t j = 0; j < vs_result_rows(x, 0); j++) {
-            uint64_t want = vs_result_id(x, 0, j).num;
-            for (size_t k = 0; k < vs_result_rows(a, 0); k++)
-                if (vs_result_id(a, 0, k).num == want) {
-                    hit++;
-                    break;
-                }
-            total++;
-        }
-        vs_result_free(a);
-        vs_result_free(x);
-    }
-    return total ? (double)hit / (double)total : 0;
-}
 
 /* Rescored scores are the exact ones: each returned point's score equals the score an
  * exact search gives it (the exact search over a filter of just those ids). */
