@@ -238,7 +238,7 @@ static void sweep(const char *label, const vs__hnsw *h, const float *base, size_
             double t0 = now_s();
             for (size_t i = 0; i < nq; i++)
                 if (vs__hnsw_search(h, base, d, kind, qs + i * d, efs[e], NULL, del, 0, &tops[i], s,
-                                    &st))
+                                    &st, NULL))
                     die("search", "out of memory");
             double t = now_s() - t0, c = thread_cpu_s() - c0;
             if (t < best[e]) best[e] = t;

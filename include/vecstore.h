@@ -249,9 +249,14 @@ typedef struct vs_coll_info {
     uint64_t wal_bytes;
     uint64_t disk_bytes;
     uint64_t memory_bytes;
-    uint32_t indexed_segments;  /* sealed segments whose index is built and attached */
-    uint32_t pending_segments;  /* sealed segments waiting for the background indexer */
-    uint64_t index_bytes;       /* memory of the attached indexes */
+    uint32_t indexed_segments;  /* sealed segments with an index attached (complete, or
+                                   being completed after a flush) */
+    uint32_t pending_segments;  /* segment fields waiting for the indexer: sealed ones
+                                   without a complete index, and the mutable segment
+                                   while its graph is behind its rows */
+    uint64_t index_bytes;       /* memory of the attached indexes (mutable graph too) */
+    uint64_t mutable_indexed;   /* rows of the mutable segment its HNSW graph covers
+                                   (searched by graph; the rest exactly) */
     uint32_t n_fields;
     vs_field_info fields[VS_FIELDS_MAX];
 } vs_coll_info;
@@ -300,9 +305,11 @@ VS_API int vs_set_payload(vs_coll *c, const vs_id *ids, size_t n, int op, const 
 VS_API int vs_coll_flush(vs_coll *c);
 /* Merges sealed segments and purges deleted points. Readers are not blocked. */
 VS_API int vs_coll_compact(vs_coll *c);
-/* Waits until every sealed segment that should have an index has one (the background
- * indexer builds them), or timeout_ms passes (VS_EBUSY then); timeout_ms < 0 waits
- * without limit. With the background thread off, builds the missing indexes itself. */
+/* Waits until every sealed segment that should have an index has a complete one (the
+ * background indexer builds them) and the mutable segment's graph covers all its rows,
+ * or timeout_ms passes (VS_EBUSY then); timeout_ms < 0 waits without limit. With the
+ * background thread off, does that work itself. Searches never wait for indexes: rows
+ * an index does not cover yet are scored exactly. */
 VS_API int vs_coll_wait_indexed(vs_coll *c, int timeout_ms);
 
 /* ------------------------------------------------------ reads ------------- */

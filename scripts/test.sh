@@ -40,12 +40,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suites build-asan asan
 
-# ThreadSanitizer: the tests whose threads share a collection (readers during writes,
+# ThreadSanitizer: the tests whose threads share a collection or a graph (readers during writes,
 # flushes, compactions and background index builds; WAL group commit). setarch -R: the
 # TSan runtime of GCC 12 cannot map its shadow memory under the kernel's full ASLR.
 echo "== build (tsan)"
 if cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVS_TSAN=ON >/dev/null && cmake --build build-tsan -j "$JOBS" --target vstest >/dev/null; then
-  for t in queries_run group_commit; do
+  for t in queries_run group_commit growing_graph grows_in_the_background; do
     echo "== tsan: $t"
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch "$(uname -m)" -R \
       build-tsan/vstest "$t" 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "engine/indexer.h"
+#include "index/hnsw_index.h"
 #include "engine/store.h"
 #include "query/search.h"
 #include "simd/distance.h"
@@ -95,6 +96,15 @@ int vs_coll_info_get(vs_coll *ch, vs_coll_info *info) {
                 info->index_bytes += c->segs[i]->idx[f].bytes;
                 info->indexed_segments++;
             }
+    info->mutable_indexed = UINT64_MAX;
+    for (uint32_t f = 0; f < c->schema.nfields; f++) {
+        const vs__seg_index *mi = &c->mut->idx[f];
+        if (c->schema.fields[f].index != VS_INDEX_HNSW) continue;
+        uint64_t r = mi->p ? vs__hnsw_rows(((const vs__hnsw_index *)mi->p)->g) : 0;
+        if (r < info->mutable_indexed) info->mutable_indexed = r;
+        info->index_bytes += mi->bytes;
+    }
+    if (info->mutable_indexed == UINT64_MAX) info->mutable_indexed = 0;
     info->memory_bytes += info->index_bytes;
     info->last_lsn = c->last_lsn;
     info->checkpoint_lsn = c->checkpoint_lsn;
@@ -116,9 +126,12 @@ int vs_coll_wait_indexed(vs_coll *ch, int timeout_ms) {
     for (;;) {
         if (vs__indexer_pending(ch->c) == 0) return VS_OK;
         if (!vs__store_background(ch->core)) {
-            /* No background thread: build here, one index at a time. */
+            /* No background thread: build here, one index at a time, then bring the
+             * mutable segment's graph up to date. */
             rc = vs__indexer_build_one(ch->c, &ch->err);
+            if (rc == 0) rc = vs__indexer_mutable_step(ch->c, UINT32_MAX, &ch->err);
             if (rc < 0) return rc;
+            if (rc == 0) return VS_OK;
             continue;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);

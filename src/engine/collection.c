@@ -242,6 +242,7 @@ static void coll_free(vs__coll *c) {
     vs__seg_unref(c->mut);
     vs__idmap_free(&c->map);
     pthread_mutex_destroy(&c->compact_mu);
+    pthread_mutex_destroy(&c->ins_mu);
     pthread_mutex_destroy(&c->wmu);
     pthread_rwlock_destroy(&c->lock);
     vs__free(c);
@@ -512,6 +513,7 @@ int vs__coll_open(const char *dir, const char *name, const vs__coll_opts *opt,
     vs__coll *c = vs__calloc(1, sizeof *c);
     if (!c) return vs__errf(e, VS_ENOMEM, "out of memory opening collection '%s'", name);
     pthread_mutex_init(&c->compact_mu, NULL);
+    pthread_mutex_init(&c->ins_mu, NULL);
     pthread_mutex_init(&c->wmu, NULL);
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
@@ -719,6 +721,14 @@ static int flush_locked(vs__coll *c, vs__err *e) {
     /* Committed. Swap in memory. */
     pthread_rwlock_wrlock(&c->lock);
     for (size_t i = 0; i < c->nsegs; i++) c->segs[i]->del_dirty = 0;
+    /* The mutable segment's graphs go with its rows (same row numbers) to the sealed
+     * segment, where the indexer completes them instead of building anew. */
+    for (uint32_t f = 0; sealed && f < mut->nfields; f++)
+        if (mut->idx[f].p) {
+            sealed->idx[f] = mut->idx[f];
+            sealed->idx[f].partial = 1;
+            memset(&mut->idx[f], 0, sizeof mut->idx[f]);
+        }
     vs__free(c->segs);
     c->segs = list;
     c->nsegs = c->capsegs = n;

@@ -45,6 +45,8 @@ typedef struct vs__coll {
     vs__coll_opts opt;
     pthread_mutex_t compact_mu;
     pthread_mutex_t wmu;
+    pthread_mutex_t ins_mu; /* the mutable segment's graph inserter (indexer.h); taken
+                               alone, never while holding another of these locks */
     pthread_rwlock_t lock;
     vs__wal *wal;
     vs__segment **segs; /* sealed, manifest order */

@@ -45,8 +45,8 @@ struct vs__store_core {
     coll_slot *colls;
     size_t ncolls, capcolls;
     int refs; /* guarded by g_registry_mu */
-    pthread_t bg;
-    int bg_running, bg_stop;
+    pthread_t bg, ins;
+    int bg_running, ins_running, bg_stop;
     pthread_mutex_t bg_mu;
     pthread_cond_t bg_cv;
     vs__store_core *next;
@@ -84,39 +84,82 @@ static int check_options(const vs_store_options *o, vs__err *e) {
 
 /* ------------------------------------------------------------ background ---- */
 
+/* The open collections, each with a reference taken (so they can be dropped
+ * meanwhile); *n receives the count. NULL when out of memory. */
+static vs__coll **colls_ref(vs__store_core *s, size_t *n) {
+    pthread_mutex_lock(&s->mu);
+    *n = s->ncolls;
+    vs__coll **cs = vs__malloc((*n ? *n : 1) * sizeof *cs);
+    if (cs)
+        for (size_t i = 0; i < *n; i++) {
+            cs[i] = s->colls[i].c;
+            vs__coll_ref(cs[i]);
+        }
+    pthread_mutex_unlock(&s->mu);
+    return cs;
+}
+
+static void colls_unref(vs__coll **cs, size_t n) {
+    for (size_t i = 0; cs && i < n; i++) vs__coll_unref(cs[i]);
+    vs__free(cs);
+}
+
+/* Waits on bg_cv for ms milliseconds; caller holds bg_mu. */
+static void bg_wait(vs__store_core *s, uint32_t ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&s->bg_cv, &s->bg_mu, &ts);
+}
+
 static void *bg_main(void *arg) {
     vs__store_core *s = arg;
     uint32_t tick = s->opt.fsync == VS_FSYNC_BATCH ? s->opt.fsync_interval_ms : 200;
     pthread_mutex_lock(&s->bg_mu);
     while (!s->bg_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)(tick % 1000) * 1000000L;
-        ts.tv_sec += tick / 1000 + ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->bg_cv, &s->bg_mu, &ts);
+        bg_wait(s, tick);
         if (s->bg_stop) break;
         pthread_mutex_unlock(&s->bg_mu);
-        /* Take references so collections can be dropped meanwhile. */
-        pthread_mutex_lock(&s->mu);
-        size_t n = s->ncolls;
-        vs__coll **cs = vs__malloc((n ? n : 1) * sizeof *cs);
-        if (cs)
-            for (size_t i = 0; i < n; i++) {
-                cs[i] = s->colls[i].c;
-                vs__coll_ref(cs[i]);
-            }
-        pthread_mutex_unlock(&s->mu);
+        size_t n;
+        vs__coll **cs = colls_ref(s, &n);
         for (size_t i = 0; cs && i < n; i++) {
             vs__err e;
             if (s->opt.fsync == VS_FSYNC_BATCH) vs__coll_sync(cs[i], &e);
             if (s->opt.background && vs__coll_needs_compaction(cs[i])) vs__coll_compact(cs[i], 0, &e);
             /* One index build per tick keeps shutdown and other collections responsive. */
             if (s->opt.background && !s->read_only) vs__indexer_build_one(cs[i], &e);
-            vs__coll_unref(cs[i]);
         }
-        vs__free(cs);
+        colls_unref(cs, n);
         pthread_mutex_lock(&s->bg_mu);
+    }
+    pthread_mutex_unlock(&s->bg_mu);
+    return NULL;
+}
+
+/* Time one collection's mutable graph may take per turn, and the pause when no graph
+ * is behind. A turn holds the collection lock shared (indexer.h), so a writer waits at
+ * most about one budget. */
+#define INS_BUDGET_US 4000
+#define INS_IDLE_MS 20
+
+static void *ins_main(void *arg) {
+    vs__store_core *s = arg;
+    pthread_mutex_lock(&s->bg_mu);
+    while (!s->bg_stop) {
+        pthread_mutex_unlock(&s->bg_mu);
+        size_t n;
+        int busy = 0;
+        vs__coll **cs = colls_ref(s, &n);
+        for (size_t i = 0; cs && i < n; i++) {
+            vs__err e;
+            /* Errors (memory) leave the rows to exact search; the next turn retries. */
+            busy |= vs__indexer_mutable_step(cs[i], INS_BUDGET_US, &e) == 1;
+        }
+        colls_unref(cs, n);
+        pthread_mutex_lock(&s->bg_mu);
+        if (!busy && !s->bg_stop) bg_wait(s, INS_IDLE_MS);
     }
     pthread_mutex_unlock(&s->bg_mu);
     return NULL;
@@ -125,12 +168,13 @@ static void *bg_main(void *arg) {
 /* ------------------------------------------------------------ open/close ---- */
 
 static void core_free(vs__store_core *s) {
-    if (s->bg_running) {
+    if (s->bg_running || s->ins_running) {
         pthread_mutex_lock(&s->bg_mu);
         s->bg_stop = 1;
-        pthread_cond_signal(&s->bg_cv);
+        pthread_cond_broadcast(&s->bg_cv);
         pthread_mutex_unlock(&s->bg_mu);
-        pthread_join(s->bg, NULL);
+        if (s->bg_running) pthread_join(s->bg, NULL);
+        if (s->ins_running) pthread_join(s->ins, NULL);
     }
     for (size_t i = 0; i < s->ncolls; i++) vs__coll_unref(s->colls[i].c);
     vs__free(s->colls);
@@ -284,6 +328,13 @@ static int core_open(const char *path, const struct stat *st, const vs_store_opt
                 goto fail;
             }
             s->bg_running = 1;
+        }
+        if (o->background) {
+            if (pthread_create(&s->ins, NULL, ins_main, s) != 0) {
+                rc = vs__errf(e, VS_ENOMEM, "cannot start the index inserter thread");
+                goto fail;
+            }
+            s->ins_running = 1;
         }
     }
     *out = s;

@@ -19,15 +19,15 @@
 #define GEMM_ROWS 2048
 #define GEMM_QUERIES 256
 
-static int flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
-                        const float *q, const uint64_t *allow, vs__topk *t,
-                        vs__search_ctx *cx, vs__err *e) {
+void vs__flat_scan(const vs__segment *s, uint32_t slot, uint32_t fi, int kind, const float *q,
+                   const uint64_t *allow, size_t from, size_t to, vs__topk *t,
+                   vs__search_ctx *cx) {
     const vs__dist_ops *d = vs__dist();
     size_t dim = s->dims[fi];
     vs__dist_rows_fn fn = kind == VS__SCORE_NEGL2 ? d->negl2_rows : d->dot_rows;
     float buf[SCAN_BLOCK];
-    for (size_t b = 0; b < s->rows; b += SCAN_BLOCK) {
-        size_t n = s->rows - b < SCAN_BLOCK ? s->rows - b : SCAN_BLOCK;
+    for (size_t b = from; b < to; b += SCAN_BLOCK) {
+        size_t n = to - b < SCAN_BLOCK ? to - b : SCAN_BLOCK;
         fn(q, s->vec[fi] + b * dim, n, dim, buf);
         for (size_t i = 0; i < n; i++) {
             if (buf[i] < t->floor || (t->n == t->k && buf[i] == t->floor)) continue;
@@ -35,11 +35,17 @@ static int flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kin
             vs__topk_push(t, buf[i], slot, (uint32_t)(b + i));
         }
     }
-    (void)e;
-    if (cx) {
-        cx->st.distances += s->rows;
-        cx->st.visited += s->rows;
+    if (cx && to > from) {
+        cx->st.distances += to - from;
+        cx->st.visited += to - from;
     }
+}
+
+static int flat_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,
+                        const float *q, const uint64_t *allow, vs__topk *t,
+                        vs__search_ctx *cx, vs__err *e) {
+    (void)e;
+    vs__flat_scan(s, slot, fi, kind, q, allow, 0, s->rows, t, cx);
     return VS_OK;
 }
 

@@ -82,17 +82,21 @@ void vs__hnsw_free(vs__hnsw *h) {
         vs__aligned_free(h->l0);
         vs__free(h->up);
     }
+    vs__hnsw_ins_free(h->ins);
     vs__free(h);
 }
 
 size_t vs__hnsw_memory(const vs__hnsw *h) {
     if (!h) return 0;
     if (h->mapped) return sizeof *h + h->map.len;
-    return sizeof *h + h->n * (sizeof(uint8_t) + sizeof(uint32_t)) +
-           h->n * h->stride0 * sizeof(uint32_t) + h->nupper * h->m * sizeof(uint32_t);
+    /* cap and nupper only change while no search runs (hnsw_int.h) */
+    return sizeof *h + h->cap * (sizeof(uint8_t) + sizeof(uint32_t)) +
+           h->cap * h->stride0 * sizeof(uint32_t) + h->nupper * h->m * sizeof(uint32_t);
 }
 
 size_t vs__hnsw_nodes(const vs__hnsw *h) { return h ? h->nodes : 0; }
+size_t vs__hnsw_rows(const vs__hnsw *h) { return h ? __atomic_load_n(&h->n, __ATOMIC_ACQUIRE) : 0; }
+size_t vs__hnsw_reserved(const vs__hnsw *h) { return h ? h->cap : 0; }
 
 vs__hnsw_scratch *vs__hnsw_scratch_new(void) {
     vs__hnsw_scratch *s = vs__calloc(1, sizeof *s);
@@ -221,6 +225,7 @@ typedef struct scorer {
     const uint8_t *codes;
     const char *pf; /* row v starts at pf + v * prow (prefetched while gathering) */
     size_t prow;
+    size_t lim; /* rows >= lim are not visited (a growing graph's view) */
 } scorer;
 
 AI void score(const scorer *sc, int quant, const uint32_t *ids, size_t u, float *ds) {
@@ -243,7 +248,7 @@ AI size_t gather(const vs__hnsw *h, const scorer *sc, uint32_t c, int layer,
     for (uint32_t j = 0; j < cap; j++) {
         uint32_t v = vs__hnsw_ld(L + j);
         if (v == VS__HNSW_NONE) break;
-        if (vis_test_set(s, v)) continue;
+        if (__builtin_expect(v >= sc->lim, 0) || vis_test_set(s, v)) continue;
         ids[u++] = v;
         prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
     }
@@ -334,7 +339,8 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
                              size_t ef, int layer, vs__hnsw_scratch *s,
                              vs__search_stats *st) {
     uint64_t nd = 0, ne = 0;
-    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float)};
+    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float),
+                       h->cap};
     size_t np = walk(h, &sc, 0, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
     if (st) {
         st->distances += nd;
@@ -355,6 +361,7 @@ AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int from, int to
             for (uint32_t j = 0; j < h->m; j++) {
                 uint32_t v = vs__hnsw_ld(L + j);
                 if (v == VS__HNSW_NONE) break;
+                if (__builtin_expect(v >= sc->lim, 0)) continue;
                 s->ids[u++] = v;
                 prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
             }
@@ -383,24 +390,26 @@ AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int from, int to
 void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
                       const float *q, int from, int to, uint32_t *ep, float *dep,
                       vs__hnsw_scratch *s, vs__search_stats *st) {
-    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float)};
+    const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float),
+                       h->cap};
     descend(h, &sc, 0, from, to, ep, dep, s, st);
 }
 
-/* The walk from the entry point down to layer 0 and the beam on layer 0; returns the
- * pool size (s->pool, best first by the scorer's distance). */
-AI size_t search_pool(const vs__hnsw *h, const scorer *sc, int quant, size_t beam,
-                      const uint64_t *allow, const uint64_t *deleted, vs__hnsw_scratch *s,
-                      vs__search_stats *st) {
+/* The walk from the view's entry point down to layer 0 and the beam on layer 0 (the
+ * scorer's lim is the view's); returns the pool size (s->pool, best first by the
+ * scorer's distance). */
+AI size_t search_pool(const vs__hnsw *h, const vs__hnsw_view *v, const scorer *sc, int quant,
+                      size_t beam, const uint64_t *allow, const uint64_t *deleted,
+                      vs__hnsw_scratch *s, vs__search_stats *st) {
     const int filt = allow || deleted;
     size_t pcap = filt ? 16 * beam + 256 : beam;
-    if (pcap > h->n) pcap = h->n > beam ? h->n : beam;
-    if (vs__hnsw_scratch_prepare(s, h->n, pcap)) return SIZE_MAX;
-    uint32_t ep = h->entry;
+    if (pcap > v->lim) pcap = v->lim > beam ? v->lim : beam;
+    if (vs__hnsw_scratch_prepare(s, v->lim, pcap)) return SIZE_MAX;
+    uint32_t ep = v->entry;
     float dep;
     score(sc, quant, &ep, 1, &dep);
     if (st) st->distances++;
-    descend(h, sc, quant, h->top, 0, &ep, &dep, s, st);
+    descend(h, sc, quant, v->top, 0, &ep, &dep, s, st);
     uint64_t nd = 0, ne = 0;
     size_t np = filt ? walk(h, sc, quant, ep, dep, beam, pcap, 0, 1, allow, deleted, s, &nd, &ne)
                      : walk(h, sc, quant, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd, &ne);
@@ -422,13 +431,26 @@ static size_t beam_for(size_t ef, size_t k) {
     return beam > VS__HNSW_EF_MAX ? VS__HNSW_EF_MAX : beam;
 }
 
+/* The view of h for one search; 0 if there is nothing to walk. */
+static int view_for(const vs__hnsw *h, vs__hnsw_view *v, size_t *covered) {
+    if (!h) {
+        if (covered) *covered = 0;
+        return 0;
+    }
+    vs__hnsw_view_of(h, v);
+    if (covered) *covered = v->lim;
+    return v->entry != VS__HNSW_NONE;
+}
+
 int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
                     const float *q, size_t ef, const uint64_t *allow, const uint64_t *deleted,
-                    uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st) {
-    if (!h || h->entry == VS__HNSW_NONE || t->k == 0) return VS_OK;
+                    uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st,
+                    size_t *covered) {
+    vs__hnsw_view v;
+    if (!view_for(h, &v, covered) || t->k == 0) return VS_OK;
     const scorer sc = {vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2], q, base, dim,
-                       NULL, NULL, (const char *)base, dim * sizeof(float)};
-    size_t np = search_pool(h, &sc, 0, beam_for(ef, t->k), allow, deleted, s, st);
+                       NULL, NULL, (const char *)base, dim * sizeof(float), v.lim};
+    size_t np = search_pool(h, &v, &sc, 0, beam_for(ef, t->k), allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
     push_pool(s->pool, np, slot, t);
     return VS_OK;
@@ -438,11 +460,12 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
                           size_t code_size, const float *base, size_t dim, int kind,
                           const float *q, size_t ef, int rescore, const uint64_t *allow,
                           const uint64_t *deleted, uint32_t slot, vs__topk *t,
-                          vs__hnsw_scratch *s, vs__search_stats *st) {
-    if (!h || h->entry == VS__HNSW_NONE || t->k == 0) return VS_OK;
+                          vs__hnsw_scratch *s, vs__search_stats *st, size_t *covered) {
+    vs__hnsw_view v;
+    if (!view_for(h, &v, covered) || t->k == 0) return VS_OK;
     vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
-    const scorer sc = {dist, q, base, dim, qq, codes, (const char *)codes, code_size};
-    size_t np = search_pool(h, &sc, 1, beam_for(ef, t->k), allow, deleted, s, st);
+    const scorer sc = {dist, q, base, dim, qq, codes, (const char *)codes, code_size, v.lim};
+    size_t np = search_pool(h, &v, &sc, 1, beam_for(ef, t->k), allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
     const vs__hnsw_cand *P = s->pool;
     if (!rescore) {
@@ -458,9 +481,9 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
         size_t u = 0;
         for (; i < np && u < cap; i++)
             if (P[i].id & VS__HNSW_F_OK) {
-                uint32_t v = P[i].id & VS__HNSW_ID_MASK;
-                s->ids[u++] = v;
-                prefetch_row(base + (size_t)v * dim, rowb);
+                uint32_t r = P[i].id & VS__HNSW_ID_MASK;
+                s->ids[u++] = r;
+                prefetch_row(base + (size_t)r * dim, rowb);
             }
         if (!u) break;
         dist(q, base, dim, s->ids, u, s->ds);

@@ -85,6 +85,7 @@ typedef struct build {
     _Atomic uint8_t *locks;
     pthread_mutex_t gmu;
     atomic_size_t next;
+    size_t to; /* rows below this are inserted by this call */
 } build;
 
 typedef struct worker {
@@ -312,7 +313,7 @@ static void *work(void *arg) {
     const vs__hnsw *h = b->h;
     for (;;) {
         size_t i = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
-        if (i >= h->n) break;
+        if (i >= b->to) break;
         if (h->level[i] != VS__HNSW_ABSENT) insert(w, (uint32_t)i);
     }
     return NULL;
@@ -373,16 +374,17 @@ static size_t repair(worker *w, uint64_t *seen, uint32_t *queue) {
         if (x == VS__HNSW_NONE) x = xfull != VS__HNSW_NONE ? xfull : h->entry;
         uint32_t *Lx = vs__hnsw_list(h, x, 0);
         size_t kx = list_len(h, x, 0);
+        /* Searches may be reading these lists (a growing graph): word stores. */
         if (kx < h->m0) {
-            Lx[kx] = (uint32_t)u;
+            vs__hnsw_st(Lx + kx, (uint32_t)u);
         } else { /* x -> u -> t in place of x -> t */
             uint32_t t = Lx[h->m0 - 1];
-            Lx[h->m0 - 1] = (uint32_t)u;
+            vs__hnsw_st(Lx + h->m0 - 1, (uint32_t)u);
             uint32_t *Lu = vs__hnsw_list(h, (uint32_t)u, 0);
             size_t ku = list_len(h, (uint32_t)u, 0);
             int has = t == u;
             for (size_t j = 0; j < ku; j++) has |= Lu[j] == t;
-            if (!has) Lu[ku < h->m0 ? ku : h->m0 - 1] = t;
+            if (!has) vs__hnsw_st(Lu + (ku < h->m0 ? ku : h->m0 - 1), t);
         }
         reached += bfs(h, (uint32_t)u, seen, queue);
         fixed++;
@@ -390,7 +392,16 @@ static size_t repair(worker *w, uint64_t *seen, uint32_t *queue) {
     return fixed;
 }
 
-/* ------------------------------------------------------------------ build -- */
+/* ------------------------------------------------------- insertion state -- */
+
+/* What vs__hnsw_insert keeps between calls on one graph: the locks, the entry mutex
+ * and one worker per thread (scratch prepared for `prepared` rows). */
+struct vs__hnsw_ins {
+    build b;
+    worker *ws;
+    size_t nw;
+    size_t prepared;
+};
 
 static void free_workers(worker *ws, size_t nw) {
     if (!ws) return;
@@ -404,18 +415,65 @@ static void free_workers(worker *ws, size_t nw) {
     vs__free(ws);
 }
 
-int vs__hnsw_build(const float *base, size_t n, size_t dim, int kind, const vs__hnsw_params *p,
-                   const uint64_t *skip, vs__hnsw **out, vs__err *e) {
-    vs__hnsw *h = NULL;
-    worker *ws = NULL;
-    size_t nw = 0;
-    uint64_t *seen = NULL;
-    uint32_t *queue = NULL;
-    build b;
-    int rc = VS_OK, mu_init = 0;
-    memset(&b, 0, sizeof b);
-    if (out) *out = NULL;
-    if (!p || !out) return vs__errf(e, VS_EINVAL, "hnsw build: missing %s", p ? "output" : "parameters");
+void vs__hnsw_ins_free(struct vs__hnsw_ins *ins) {
+    if (!ins) return;
+    free_workers(ins->ws, ins->nw);
+    vs__free(ins->b.locks);
+    pthread_mutex_destroy(&ins->b.gmu);
+    vs__free(ins);
+}
+
+/* Makes h->ins ready for nt workers over h->cap rows; VS_ENOMEM leaves h as it was
+ * (an old state of fewer workers is kept). */
+static int ins_ready(vs__hnsw *h, size_t nt) {
+    struct vs__hnsw_ins *ins = h->ins;
+    if (!ins) {
+        if (!(ins = vs__calloc(1, sizeof *ins))) return VS_ENOMEM;
+        if (!(ins->b.locks = vs__calloc(NLOCK, sizeof *ins->b.locks)) ||
+            pthread_mutex_init(&ins->b.gmu, NULL)) {
+            vs__free(ins->b.locks);
+            vs__free(ins);
+            return VS_ENOMEM;
+        }
+        h->ins = ins;
+    }
+    if (ins->nw < nt) {
+        worker *ws = vs__calloc(nt, sizeof *ws);
+        if (!ws) return VS_ENOMEM;
+        for (size_t i = 0; i < nt; i++) {
+            worker *w = &ws[i];
+            w->b = &ins->b;
+            if (!(w->s = vs__hnsw_scratch_new()) ||
+                !(w->cand = vs__malloc(BUF * sizeof *w->cand)) ||
+                !(w->sel = vs__malloc(BUF * sizeof *w->sel)) ||
+                !(w->seld = vs__malloc(BUF * sizeof *w->seld)) ||
+                !(w->tmp = vs__malloc(BUF * sizeof *w->tmp))) {
+                free_workers(ws, nt);
+                return VS_ENOMEM;
+            }
+        }
+        free_workers(ins->ws, ins->nw);
+        ins->ws = ws;
+        ins->nw = nt;
+        ins->prepared = 0;
+    }
+    const size_t efc = h->ef_construction < h->m ? h->m : h->ef_construction;
+    if (ins->prepared < h->cap) {
+        for (size_t i = 0; i < ins->nw; i++)
+            if (vs__hnsw_scratch_prepare(ins->ws[i].s, h->cap, efc)) return VS_ENOMEM;
+        ins->prepared = h->cap;
+    }
+    ins->b.h = h;
+    ins->b.dim = h->dim;
+    ins->b.efc = efc;
+    ins->b.dist = vs__hnsw_kern_for(vs__dist())->dist[h->kind == VS__SCORE_NEGL2];
+    return VS_OK;
+}
+
+/* ---------------------------------------------------------------- growing -- */
+
+static int check_params(size_t dim, int kind, const vs__hnsw_params *p, vs__err *e) {
+    if (!p) return vs__errf(e, VS_EINVAL, "hnsw: missing parameters");
     if (p->m < VS__HNSW_M_MIN || p->m > VS__HNSW_M_MAX)
         return vs__errf(e, VS_EINVAL, "hnsw m must be in %d..%d, got %u", VS__HNSW_M_MIN,
                         VS__HNSW_M_MAX, p->m);
@@ -423,15 +481,17 @@ int vs__hnsw_build(const float *base, size_t n, size_t dim, int kind, const vs__
         return vs__errf(e, VS_EINVAL, "hnsw ef_construction must be in 1..%d, got %u",
                         VS__HNSW_EF_MAX, p->ef_construction);
     if (kind != VS__SCORE_DOT && kind != VS__SCORE_NEGL2)
-        return vs__errf(e, VS_EINVAL, "hnsw build: unknown score kind %d", kind);
-    if (n > 0 && (dim == 0 || !base))
-        return vs__errf(e, VS_EINVAL, "hnsw build: %s", base ? "dimension 0" : "no vectors");
-    if (n > VS__HNSW_MAX_ROWS)
-        return vs__errf(e, VS_ERANGE, "hnsw build: %zu rows exceed the limit of %zu", n,
-                        VS__HNSW_MAX_ROWS);
+        return vs__errf(e, VS_EINVAL, "hnsw: unknown score kind %d", kind);
+    if (dim == 0) return vs__errf(e, VS_EINVAL, "hnsw: dimension 0");
+    return VS_OK;
+}
 
-    if (!(h = vs__calloc(1, sizeof *h))) goto nomem;
-    h->n = n;
+int vs__hnsw_new(size_t dim, int kind, const vs__hnsw_params *p, vs__hnsw **out, vs__err *e) {
+    *out = NULL;
+    int rc = check_params(dim, kind, p, e);
+    if (rc) return rc;
+    vs__hnsw *h = vs__calloc(1, sizeof *h);
+    if (!h) return vs__errf(e, VS_ENOMEM, "out of memory for an hnsw graph");
     h->dim = dim;
     h->kind = kind;
     h->m = p->m;
@@ -441,90 +501,187 @@ int vs__hnsw_build(const float *base, size_t n, size_t dim, int kind, const vs__
     h->seed = p->seed;
     h->entry = VS__HNSW_NONE;
     h->top = -1;
+    h->growing = 1;
+    h->pub = vs__hnsw_pack(VS__HNSW_NONE, -1);
+    *out = h;
+    return VS_OK;
+}
+
+void vs__hnsw_grow_release(vs__hnsw_grow *g) {
+    vs__free(g->level);
+    vs__free(g->uoff);
+    vs__aligned_free(g->l0);
+    vs__free(g->up);
+    memset(g, 0, sizeof *g);
+}
+
+int vs__hnsw_grow_prepare(const vs__hnsw *h, size_t rows, int exact, const uint64_t *skip,
+                          vs__hnsw_grow *g, vs__err *e) {
+    memset(g, 0, sizeof *g);
+    if (rows < h->n)
+        return vs__errf(e, VS_EINVAL, "hnsw: cannot shrink below the %zu rows inserted", h->n);
+    if (rows > VS__HNSW_MAX_ROWS)
+        return vs__errf(e, VS_ERANGE, "hnsw: %zu rows exceed the limit of %zu", rows,
+                        VS__HNSW_MAX_ROWS);
+    size_t cap = rows;
+    if (!exact) {
+        if (rows <= h->cap) return VS_OK; /* room already */
+        size_t grown = h->cap + h->cap / 2;
+        if (cap < grown) cap = grown;
+        if (cap < 1024) cap = 1024;
+        if (cap > VS__HNSW_MAX_ROWS) cap = VS__HNSW_MAX_ROWS;
+    } else if (rows == h->cap) {
+        return VS_OK;
+    }
+    const size_t keep = cap < h->cap ? cap : h->cap; /* rows whose state is copied */
     size_t l0bytes;
-    if (vs__mul_ok(n, (size_t)h->stride0 * sizeof(uint32_t), &l0bytes)) goto nomem;
-    if (!(h->level = vs__malloc(n)) || !(h->uoff = vs__malloc(n * sizeof *h->uoff)) ||
-        !(h->l0 = vs__aligned_alloc(64, l0bytes)))
+    if (vs__mul_ok(cap ? cap : 1, (size_t)h->stride0 * sizeof(uint32_t), &l0bytes)) goto nomem;
+    if (!(g->level = vs__malloc(cap ? cap : 1)) || !(g->uoff = vs__malloc((cap ? cap : 1) * 4)) ||
+        !(g->l0 = vs__aligned_alloc(64, l0bytes)))
         goto nomem;
-    const double ml = 1.0 / log((double)p->m);
-    size_t nupper = 0;
-    for (size_t i = 0; i < n; i++) {
-        h->uoff[i] = (uint32_t)nupper;
+    if (keep) {
+        memcpy(g->level, h->level, keep);
+        memcpy(g->uoff, h->uoff, keep * 4);
+    }
+    size_t nupper = keep < h->cap ? h->uoff[keep] : h->nupper, nodes = 0;
+    for (size_t i = 0; i < keep; i++) nodes += g->level[i] != VS__HNSW_ABSENT;
+    const size_t keep_up = nupper;
+    const double ml = 1.0 / log((double)h->m);
+    for (size_t i = keep; i < cap; i++) {
+        g->uoff[i] = (uint32_t)nupper;
         if (skip && bit_get(skip, i)) {
-            h->level[i] = VS__HNSW_ABSENT;
+            g->level[i] = VS__HNSW_ABSENT;
             continue;
         }
-        h->level[i] = draw_level(p->seed, i, ml);
-        nupper += h->level[i];
-        h->nodes++;
+        g->level[i] = draw_level(h->seed, i, ml);
+        nupper += g->level[i];
+        nodes++;
+        if (nupper > UINT32_MAX) {
+            vs__hnsw_grow_release(g);
+            return vs__errf(e, VS_ERANGE, "hnsw: %zu upper-layer lists exceed the limit", nupper);
+        }
     }
-    if (nupper > UINT32_MAX) {
-        rc = vs__errf(e, VS_ERANGE, "hnsw build: %zu upper-layer lists exceed the limit", nupper);
-        goto done;
-    }
-    h->nupper = nupper;
-    if (!(h->up = vs__malloc(nupper * h->m * sizeof *h->up))) goto nomem;
-    memset(h->l0, 0xFF, l0bytes);
-    memset(h->up, 0xFF, nupper * h->m * sizeof *h->up);
-    if (h->nodes == 0) goto finish;
+    size_t upbytes;
+    if (vs__mul_ok(nupper ? nupper : 1, (size_t)h->m * sizeof(uint32_t), &upbytes) ||
+        !(g->up = vs__malloc(upbytes)))
+        goto nomem;
+    /* Plain copies: only the caller inserts into h (and it is here); searches only read. */
+    if (keep) memcpy(g->l0, h->l0, keep * (size_t)h->stride0 * sizeof(uint32_t));
+    memset((char *)g->l0 + keep * (size_t)h->stride0 * sizeof(uint32_t), 0xFF,
+           l0bytes - keep * (size_t)h->stride0 * sizeof(uint32_t));
+    if (keep_up) memcpy(g->up, h->up, keep_up * h->m * sizeof(uint32_t));
+    memset((char *)g->up + keep_up * h->m * sizeof(uint32_t), 0xFF,
+           upbytes - keep_up * h->m * sizeof(uint32_t));
+    g->cap = cap;
+    g->nupper = nupper;
+    g->nodes = nodes;
+    g->ready = 1;
+    return VS_OK;
+nomem:
+    vs__hnsw_grow_release(g);
+    return vs__errf(e, VS_ENOMEM, "out of memory growing an hnsw graph to %zu rows", cap);
+}
 
-    /* Threads: never more than one per 256 nodes (the rest would only contend). */
-    size_t nt = p->threads ? p->threads : (size_t)sysconf(_SC_NPROCESSORS_ONLN);
+void vs__hnsw_grow_commit(vs__hnsw *h, vs__hnsw_grow *g) {
+    if (!g->ready) return;
+    uint8_t *level = h->level;
+    uint32_t *uoff = h->uoff, *l0 = h->l0, *up = h->up;
+    h->level = g->level;
+    h->uoff = g->uoff;
+    h->l0 = g->l0;
+    h->up = g->up;
+    h->cap = g->cap;
+    h->nupper = g->nupper;
+    h->nodes = g->nodes;
+    memset(g, 0, sizeof *g);
+    g->level = level; /* the old arrays, for vs__hnsw_grow_release */
+    g->uoff = uoff;
+    g->l0 = l0;
+    g->up = up;
+}
+
+int vs__hnsw_insert(vs__hnsw *h, const float *base, size_t to, size_t threads, vs__err *e) {
+    if (to > h->cap)
+        return vs__errf(e, VS_EINVAL, "hnsw insert: row %zu is past the %zu reserved", to, h->cap);
+    if (h->mapped) return vs__errf(e, VS_EINVAL, "hnsw insert: the graph is read-only (mapped)");
+    if (to <= h->n) return VS_OK;
+    if (!base) return vs__errf(e, VS_EINVAL, "hnsw insert: no vectors");
+    size_t from = h->n, rows = to - from;
+    size_t nt = threads ? threads : (size_t)sysconf(_SC_NPROCESSORS_ONLN);
     if (nt < 1) nt = 1;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
-    if (nt > 1 && nt > h->nodes / 256) nt = h->nodes / 256 > 1 ? h->nodes / 256 : 1;
-
-    b.h = h;
-    b.base = base;
-    b.dim = dim;
-    b.dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
-    b.efc = p->ef_construction < p->m ? p->m : p->ef_construction;
-    if (!(b.locks = vs__calloc(NLOCK, sizeof *b.locks))) goto nomem;
-    if (!(ws = vs__calloc(nt, sizeof *ws))) goto nomem;
-    for (nw = 0; nw < nt;) {
-        worker *w = &ws[nw++];
-        w->b = &b;
-        if (!(w->s = vs__hnsw_scratch_new()) || vs__hnsw_scratch_prepare(w->s, n, b.efc) ||
-            !(w->cand = vs__malloc(BUF * sizeof *w->cand)) ||
-            !(w->sel = vs__malloc(BUF * sizeof *w->sel)) ||
-            !(w->seld = vs__malloc(BUF * sizeof *w->seld)) ||
-            !(w->tmp = vs__malloc(BUF * sizeof *w->tmp)))
-            goto nomem;
+    /* never more than one thread per 256 rows (the rest would only contend) */
+    if (nt > 1 && nt > rows / 256) nt = rows / 256 > 1 ? rows / 256 : 1;
+    if (ins_ready(h, nt))
+        return vs__errf(e, VS_ENOMEM, "out of memory inserting %zu rows into an hnsw graph", rows);
+    struct vs__hnsw_ins *ins = h->ins;
+    build *b = &ins->b;
+    b->base = base;
+    b->to = to;
+    size_t next = from;
+    if (h->entry == VS__HNSW_NONE) {
+        /* the first node becomes the entry before any worker starts */
+        while (next < to && h->level[next] == VS__HNSW_ABSENT) next++;
+        if (next < to) insert(&ins->ws[0], (uint32_t)next++);
     }
-    if (!(seen = vs__calloc((n + 63) / 64, sizeof *seen)) ||
-        !(queue = vs__malloc(h->nodes * sizeof *queue)))
-        goto nomem;
-    if (pthread_mutex_init(&b.gmu, NULL)) goto nomem;
-    mu_init = 1;
-
-    /* The first node becomes the entry; then the workers, this thread among them. */
-    size_t first = 0;
-    while (h->level[first] == VS__HNSW_ABSENT) first++;
-    insert(&ws[0], (uint32_t)first);
-    atomic_store(&b.next, first + 1);
+    atomic_store(&b->next, next);
     size_t started = 1;
-    for (size_t i = 1; i < nw; i++) {
-        if (pthread_create(&ws[i].th, NULL, work, &ws[i])) break; /* fewer threads */
+    for (size_t i = 1; i < nt; i++) {
+        if (pthread_create(&ins->ws[i].th, NULL, work, &ins->ws[i])) break; /* fewer threads */
         started++;
     }
-    work(&ws[0]);
-    for (size_t i = 1; i < started; i++) pthread_join(ws[i].th, NULL);
+    work(&ins->ws[0]);
+    for (size_t i = 1; i < started; i++) pthread_join(ins->ws[i].th, NULL);
+    /* Publish: rows first, then the entry (hnsw_int.h, GROWING GRAPHS). */
+    __atomic_store_n(&h->n, to, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->pub, vs__hnsw_pack(h->entry, h->top), __ATOMIC_RELEASE);
+    return VS_OK;
+}
 
-    h->repaired = repair(&ws[0], seen, queue);
-    goto finish;
+int vs__hnsw_finish(vs__hnsw *h, vs__err *e) {
+    if (h->n != h->cap)
+        return vs__errf(e, VS_EINVAL, "hnsw finish: %zu of %zu rows inserted", h->n, h->cap);
+    int rc = VS_OK;
+    if (h->nodes && h->ins) {
+        uint64_t *seen = vs__calloc((h->n + 63) / 64, sizeof *seen);
+        uint32_t *queue = vs__malloc(h->nodes * sizeof *queue);
+        if (seen && queue && ins_ready(h, 1) == VS_OK)
+            h->repaired = repair(&h->ins->ws[0], seen, queue);
+        else
+            rc = vs__errf(e, VS_ENOMEM, "out of memory checking an hnsw graph's reachability");
+        vs__free(seen);
+        vs__free(queue);
+    }
+    if (!rc) {
+        vs__hnsw_ins_free(h->ins);
+        h->ins = NULL;
+    }
+    return rc;
+}
 
-nomem:
-    rc = vs__errf(e, VS_ENOMEM, "out of memory building an hnsw graph over %zu rows", n);
-    goto done;
-finish:
+/* ------------------------------------------------------------------ build -- */
+
+int vs__hnsw_build(const float *base, size_t n, size_t dim, int kind, const vs__hnsw_params *p,
+                   const uint64_t *skip, vs__hnsw **out, vs__err *e) {
+    vs__hnsw *h = NULL;
+    vs__hnsw_grow g;
+    int rc;
+    if (out) *out = NULL;
+    if (!p || !out) return vs__errf(e, VS_EINVAL, "hnsw build: missing %s", p ? "output" : "parameters");
+    if (n > 0 && !base) return vs__errf(e, VS_EINVAL, "hnsw build: no vectors");
+    if (n > VS__HNSW_MAX_ROWS)
+        return vs__errf(e, VS_ERANGE, "hnsw build: %zu rows exceed the limit of %zu", n,
+                        VS__HNSW_MAX_ROWS);
+    if ((rc = vs__hnsw_new(dim, kind, p, &h, e))) return rc;
+    if ((rc = vs__hnsw_grow_prepare(h, n, 1, skip, &g, e))) goto fail;
+    vs__hnsw_grow_commit(h, &g);
+    vs__hnsw_grow_release(&g);
+    if ((rc = vs__hnsw_insert(h, base, n, p->threads, e)) || (rc = vs__hnsw_finish(h, e)))
+        goto fail;
+    h->growing = 0; /* nobody else has seen it: from now on an ordinary, finished graph */
     *out = h;
-    h = NULL;
-done:
-    if (mu_init) pthread_mutex_destroy(&b.gmu);
-    free_workers(ws, nw);
-    vs__free(b.locks);
-    vs__free(seen);
-    vs__free(queue);
+    return VS_OK;
+fail:
     vs__hnsw_free(h);
     return rc;
 }

@@ -38,6 +38,24 @@ size_t vs__hnsw_index_memory(const vs__hnsw_index *x) {
     return b;
 }
 
+/* Trains x's quantizer on base (n rows) and encodes every row into owned codes. */
+static int quantize(vs__hnsw_index *x, const float *base, size_t n, size_t dim, int kind,
+                    const vs__hnsw_index_params *p, vs__err *e) {
+    vs__quant_params qp;
+    vs__quant_params_init(&qp, p->quant, kind);
+    qp.pq_m = p->pq_m;
+    qp.seed = p->hnsw.seed;
+    int rc = vs__quant_train(&qp, base, n, dim, &x->qz, e);
+    if (rc) return rc;
+    x->code_size = vs__quant_code_size(x->qz);
+    size_t bytes;
+    if (vs__mul_ok(n ? n : 1, x->code_size, &bytes) || !(x->owned = vs__malloc(bytes)))
+        return vs__errf(e, VS_ENOMEM, "out of memory for %zu codes of %zu bytes", n, x->code_size);
+    vs__quant_encode(x->qz, base, n, x->owned);
+    x->codes = x->owned;
+    return VS_OK;
+}
+
 int vs__hnsw_index_build(const float *base, size_t n, size_t dim, int kind,
                          const vs__hnsw_index_params *p, const uint64_t *skip,
                          vs__hnsw_index **out, vs__err *e) {
@@ -46,30 +64,49 @@ int vs__hnsw_index_build(const float *base, size_t n, size_t dim, int kind,
     if (!x) return vs__errf(e, VS_ENOMEM, "out of memory for an index");
     x->n = n;
     int rc;
-    if (p->quant != VS_QUANT_NONE) {
-        /* Quantizer first: it is quick next to the graph, and bad parameters (which the
-         * schema has already validated) fail before the long part. */
-        vs__quant_params qp;
-        vs__quant_params_init(&qp, p->quant, kind);
-        qp.pq_m = p->pq_m;
-        qp.seed = p->hnsw.seed;
-        if ((rc = vs__quant_train(&qp, base, n, dim, &x->qz, e))) goto fail;
-        x->code_size = vs__quant_code_size(x->qz);
-        size_t bytes;
-        if (vs__mul_ok(n ? n : 1, x->code_size, &bytes) || !(x->owned = vs__malloc(bytes))) {
-            rc = vs__errf(e, VS_ENOMEM, "out of memory for %zu codes of %zu bytes", n,
-                          x->code_size);
-            goto fail;
-        }
-        vs__quant_encode(x->qz, base, n, x->owned);
-        x->codes = x->owned;
-    }
+    /* Quantizer first: it is quick next to the graph, and bad parameters (which the
+     * schema has already validated) fail before the long part. */
+    if (p->quant != VS_QUANT_NONE && (rc = quantize(x, base, n, dim, kind, p, e))) goto fail;
     if ((rc = vs__hnsw_build(base, n, dim, kind, &p->hnsw, skip, &x->g, e))) goto fail;
     *out = x;
     return VS_OK;
 fail:
     vs__hnsw_index_free(x);
     return rc;
+}
+
+int vs__hnsw_index_new_growing(size_t dim, int kind, const vs__hnsw_params *p,
+                               vs__hnsw_index **out, vs__err *e) {
+    *out = NULL;
+    vs__hnsw_index *x = vs__calloc(1, sizeof *x);
+    if (!x) return vs__errf(e, VS_ENOMEM, "out of memory for an index");
+    int rc = vs__hnsw_new(dim, kind, p, &x->g, e);
+    if (rc) {
+        vs__free(x);
+        return rc;
+    }
+    *out = x;
+    return VS_OK;
+}
+
+int vs__hnsw_index_adopt(vs__hnsw_index *from, const float *base, size_t n, size_t dim, int kind,
+                         const vs__hnsw_index_params *p, vs__hnsw_index **out, vs__err *e) {
+    *out = NULL;
+    if (vs__hnsw_rows(from->g) != n)
+        return vs__errf(e, VS_EINVAL, "index adopt: graph holds %zu rows, segment %zu",
+                        vs__hnsw_rows(from->g), n);
+    vs__hnsw_index *x = vs__calloc(1, sizeof *x);
+    if (!x) return vs__errf(e, VS_ENOMEM, "out of memory for an index");
+    x->n = n;
+    int rc;
+    if (p->quant != VS_QUANT_NONE && (rc = quantize(x, base, n, dim, kind, p, e))) {
+        vs__hnsw_index_free(x);
+        return rc;
+    }
+    x->g = from->g;
+    from->g = NULL;
+    *out = x;
+    return VS_OK;
 }
 
 /* ----------------------------------------------------------------- files -- */
@@ -189,6 +226,7 @@ static int hnsw_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kin
     if (!cx->scratch && !(cx->scratch = vs__hnsw_scratch_new()))
         return vs__errf(e, VS_ENOMEM, "out of memory for search scratch");
     const uint64_t *del = allow ? NULL : s->del;
+    size_t covered = 0;
     int rc;
     if (x->qz && cx->quant != VS__QUANT_IGNORE) {
         if ((rc = quant_query_for(cx, x->qz, e))) return rc;
@@ -200,12 +238,15 @@ static int hnsw_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kin
         if (want > (double)ef) ef = want >= (double)VS_HNSW_EF_MAX ? VS_HNSW_EF_MAX : (size_t)want;
         rc = vs__hnsw_search_quant(x->g, cx->qq, x->codes, x->code_size, s->vec[fi], s->dims[fi],
                                    kind, q, ef, cx->quant != VS__QUANT_NO_RESCORE, allow, del,
-                                   slot, t, cx->scratch, &cx->st);
+                                   slot, t, cx->scratch, &cx->st, &covered);
     } else {
         rc = vs__hnsw_search(x->g, s->vec[fi], s->dims[fi], kind, q, cx->ef, allow, del, slot, t,
-                             cx->scratch, &cx->st);
+                             cx->scratch, &cx->st, &covered);
     }
-    return rc ? vs__errf(e, rc, "out of memory in graph search") : VS_OK;
+    if (rc) return vs__errf(e, rc, "out of memory in graph search");
+    /* Rows a growing graph does not cover yet are scored exactly: results stay complete. */
+    if (covered < s->rows) vs__flat_scan(s, slot, fi, kind, q, allow, covered, s->rows, t, cx);
+    return VS_OK;
 }
 
 static int hnsw_search_batch(const vs__segment *s, uint32_t slot, uint32_t fi, int kind,

@@ -55,6 +55,15 @@ typedef struct vs__hnsw_index_params {
 int vs__hnsw_index_build(const float *base, size_t n, size_t dim, int kind,
                          const vs__hnsw_index_params *p, const uint64_t *skip,
                          vs__hnsw_index **out, vs__err *e);
+/* An empty growing graph with no quantizer (the mutable segment's index; hnsw.h,
+ * "growing graphs"): rows are added with vs__hnsw_grow_* and vs__hnsw_insert on x->g. */
+int vs__hnsw_index_new_growing(size_t dim, int kind, const vs__hnsw_params *p,
+                               vs__hnsw_index **out, vs__err *e);
+/* A finished index over the finished graph of `from` (every one of the segment's n rows
+ * inserted, vs__hnsw_finish done), quantized if p asks: the graph moves to *out
+ * (from->g becomes NULL) only on success. */
+int vs__hnsw_index_adopt(vs__hnsw_index *from, const float *base, size_t n, size_t dim, int kind,
+                         const vs__hnsw_index_params *p, vs__hnsw_index **out, vs__err *e);
 /* Saves the files above into dir for field f (each one atomically; the graph last, so a
  * crash in between leaves no graph and the index is rebuilt). */
 int vs__hnsw_index_save(const vs__hnsw_index *x, const char *dir, uint32_t f, vs__err *e);

@@ -39,6 +39,19 @@
  *   words are loaded and stored with relaxed atomics, see vs__hnsw_ld): a reader may see
  *   a mix of an old and a new list, every word of which is a valid node or NONE, which
  *   costs nothing but a slightly different walk.
+ *
+ * GROWING GRAPHS (hnsw.h: incremental insertion)
+ *   cap rows have arrays, a level and their upper lists reserved (levels are drawn per
+ *   row from the seed, and rows are inserted in row order, so the layout is the one a
+ *   bulk build of the same rows produces); rows [0, n) are inserted and published.
+ *   Searches run while rows are inserted: a search reads `pub` (entry and top level,
+ *   one word) and then n, both with acquire, and ignores links to rows >= that n (a
+ *   neighbour's list may already name a row whose insertion is under way or published
+ *   after the search started). The inserter stores n, then pub, with release, after
+ *   the rows' own lists are written, so every row a search reaches below its n has
+ *   its level, offset and lists in place; entry < n always holds in what a search
+ *   reads. Arrays are only replaced (growth) while no search runs (the caller's
+ *   exclusive lock).
  */
 #ifndef VS_INDEX_HNSW_INT_H
 #define VS_INDEX_HNSW_INT_H
@@ -60,7 +73,7 @@
 #define VS__HNSW_EF_MAX 65536
 
 struct vs__hnsw {
-    size_t n;       /* rows covered: node ids are < n */
+    size_t n;       /* rows covered (inserted, published): node ids are < n */
     size_t dim;     /* dimension built with (informational: search takes dim) */
     int kind;       /* VS__SCORE_DOT or VS__SCORE_NEGL2 */
     uint32_t m;     /* links per list above layer 0 */
@@ -70,7 +83,7 @@ struct vs__hnsw {
     uint64_t seed;
     uint32_t entry; /* NONE when the graph is empty */
     int top;        /* level of entry; -1 when empty */
-    size_t nodes;   /* rows in the graph */
+    size_t nodes;   /* rows in the graph (present among the first cap) */
     size_t nupper;  /* upper lists in up */
     uint8_t *level; /* n */
     uint32_t *uoff; /* n */
@@ -79,7 +92,36 @@ struct vs__hnsw {
     vs__map map;    /* loaded graphs: every array above points into this mapping */
     int mapped;
     size_t repaired; /* build diagnostics: nodes the reachability repair linked (not saved) */
+    /* growing graphs (GROWING GRAPHS above); a finished graph has cap == n, growing 0 */
+    size_t cap;     /* rows with arrays and levels (n <= cap) */
+    int growing;    /* searches read n and pub with acquire */
+    uint64_t pub;   /* entry | (uint64_t)(top + 1) << 32, published with n */
+    struct vs__hnsw_ins *ins; /* insertion state (hnsw_build.c), kept between calls */
 };
+
+/* What one search sees of a graph: entry, top level, and the rows it may visit. */
+typedef struct vs__hnsw_view {
+    uint32_t entry;
+    int top;
+    size_t lim;
+} vs__hnsw_view;
+
+static inline uint64_t vs__hnsw_pack(uint32_t entry, int top) {
+    return (uint64_t)entry | (uint64_t)(uint32_t)(top + 1) << 32;
+}
+
+static inline void vs__hnsw_view_of(const vs__hnsw *h, vs__hnsw_view *v) {
+    if (!h->growing) {
+        v->entry = h->entry;
+        v->top = h->top;
+        v->lim = h->n;
+        return;
+    }
+    uint64_t p = __atomic_load_n(&h->pub, __ATOMIC_ACQUIRE);
+    v->lim = __atomic_load_n(&h->n, __ATOMIC_ACQUIRE);
+    v->entry = (uint32_t)p;
+    v->top = (int)(uint32_t)(p >> 32) - 1;
+}
 
 /* Relaxed atomic access to link words (plain movs on x86; see THREADS above). */
 static inline uint32_t vs__hnsw_ld(const uint32_t *p) {
@@ -142,8 +184,9 @@ int vs__hnsw_scratch_prepare(vs__hnsw_scratch *s, size_t n, size_t pool);
 
 /* One search on layer `layer` (Algorithm 2 of the paper, as a sorted pool; see hnsw.c)
  * from entry `ep` at distance `dep`, beam ef, no filter: the pool holds the result,
- * best first; returns its size. The scratch must have been prepared for h->n rows and
- * ef entries. Counts into st (may be NULL). */
+ * best first; returns its size. Used by the build: every row < h->cap may be visited.
+ * The scratch must have been prepared for h->cap rows and ef entries. Counts into st
+ * (may be NULL). */
 size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
                              vs__hnsw_dist_fn dist, const float *q, uint32_t ep, float dep,
                              size_t ef, int layer, vs__hnsw_scratch *s,
@@ -153,6 +196,9 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
 void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw_dist_fn dist,
                       const float *q, int from, int to, uint32_t *ep, float *dep,
                       vs__hnsw_scratch *s, vs__search_stats *st);
+
+/* Frees a graph's insertion state (hnsw_build.c). */
+void vs__hnsw_ins_free(struct vs__hnsw_ins *ins);
 
 /* Lightweight structure check used on load (bounds only, O(n m)); validate is the full
  * one. */

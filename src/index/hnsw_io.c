@@ -213,6 +213,7 @@ int vs__hnsw_load(const char *path, size_t n, vs__hnsw **out, vs__err *e) {
         goto done;
     }
     h->n = n;
+    h->cap = n;
     h->dim = (size_t)fdim;
     h->kind = (int)kind;
     h->m = m;

@@ -69,6 +69,12 @@ typedef struct vs__index_ops {
 } vs__index_ops;
 
 extern const vs__index_ops vs__index_flat;
+
+/* Scores rows [from, to) of field fi exactly into t (the flat index's single-query
+ * loop; also the part of a segment a growing graph does not cover yet). */
+void vs__flat_scan(const vs__segment *s, uint32_t slot, uint32_t fi, int kind, const float *q,
+                   const uint64_t *allow, size_t from, size_t to, vs__topk *t,
+                   vs__search_ctx *cx);
 extern const vs__index_ops vs__index_hnsw;
 
 /* The index to use for field fi of a segment: its attached index unless `exact`, or

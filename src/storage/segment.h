@@ -45,14 +45,17 @@ typedef struct vs__rowid {
     uint8_t kind;
 } vs__rowid;
 
-/* An index attached to one vector field of a sealed segment (derived data: it lives in
- * the segment directory but the manifest does not name it; a missing or damaged index
- * file is rebuilt). */
+/* An index attached to one vector field of a segment (derived data: it lives in the
+ * segment directory but the manifest does not name it; a missing or damaged index file
+ * is rebuilt). The mutable segment's index is a growing graph, kept in memory only; at
+ * a flush it moves to the sealed segment as a partial index, which the indexer
+ * completes and saves. */
 typedef struct vs__seg_index {
-    void *p;               /* e.g. a vs__hnsw; NULL = none */
+    void *p;               /* e.g. a vs__hnsw_index; NULL = none */
     int kind;              /* enum vs_index_kind */
     void (*free)(void *p);
     size_t bytes;          /* memory it holds */
+    int partial;           /* sealed segment: rows still to insert, not saved yet */
 } vs__seg_index;
 
 typedef struct vs__segment {

@@ -10,6 +10,10 @@
  * VT_HNSW_VERBOSE=1 prints every recall figure.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -106,7 +110,7 @@ static size_t search(const vs__hnsw *h, const float *base, size_t d, int kind, c
                      uint32_t *out, float *scores) {
     vs__hit hits[K];
     vs__topk t = {hits, 0, K, -INFINITY};
-    ASSERT_OK(vs__hnsw_search(h, base, d, kind, q, ef, allow, del, 7, &t, s, NULL));
+    ASSERT_OK(vs__hnsw_search(h, base, d, kind, q, ef, allow, del, 7, &t, s, NULL, NULL));
     vs__topk_sort(&t);
     for (size_t i = 0; i < t.n; i++) {
         ASSERT_EQ(t.h[i].slot, 7);
@@ -206,7 +210,7 @@ TEST(hnsw, scores_match_the_metric) {
         vs__search_stats st = {0};
         vs__hit hits[K];
         vs__topk t = {hits, 0, K, -INFINITY};
-        ASSERT_OK(vs__hnsw_search(h, v, d, kind, q, 32, NULL, NULL, 0, &t, s, &st));
+        ASSERT_OK(vs__hnsw_search(h, v, d, kind, q, 32, NULL, NULL, 0, &t, s, &st, NULL));
         ASSERT(st.distances >= 32 && st.distances <= n);
         ASSERT(st.visited > 0 && st.visited <= st.distances);
         vs__hnsw_scratch_free(s);
@@ -554,6 +558,160 @@ TEST(hnsw, two_thread_build_recall) {
     free(v);
 }
 
+/* ------------------------------------------------------------- growing -- */
+
+/* Grows g to hold `to` rows (room by prepare/commit, as the engine does under its lock)
+ * and inserts them with `threads` threads. */
+static void grow_insert(vs__hnsw *g, const float *v, size_t to, int exact, uint32_t threads) {
+    vs__hnsw_grow gr;
+    vs__err e;
+    ASSERT_OK(vs__hnsw_grow_prepare(g, to, exact, NULL, &gr, &e));
+    vs__hnsw_grow_commit(g, &gr);
+    vs__hnsw_grow_release(&gr);
+    ASSERT_MSG(vs__hnsw_reserved(g) >= to, "room for %zu rows, asked %zu", vs__hnsw_reserved(g), to);
+    ASSERT_OK(vs__hnsw_insert(g, v, to, threads, &e));
+    ASSERT_EQ(vs__hnsw_rows(g), to);
+}
+
+TEST(hnsw, growing_graph_equals_bulk_build) {
+    size_t n = MID_N, d = 16;
+    float *v = clustered(n, d, 30, 0.4f, 21, 0);
+    vs__hnsw *a = build(v, n, d, VS__SCORE_NEGL2, 10, 50, 1, NULL);
+    vs__hnsw_params p = {10, 50, 42, 1};
+    vs__hnsw *g;
+    vs__err e;
+    ASSERT_OK(vs__hnsw_new(d, VS__SCORE_NEGL2, &p, &g, &e));
+    ASSERT_EQ(vs__hnsw_rows(g), 0);
+    /* chunks of every size, growing the room by half each time it runs out */
+    static const size_t steps[] = {1, 1, 7, 100, 1, 333, 2048};
+    size_t r = 0;
+    for (size_t i = 0; r < n; i++) {
+        size_t to = r + steps[i % 7];
+        if (to > n) to = n;
+        grow_insert(g, v, to, 0, 1);
+        r = to;
+    }
+    ASSERT(vs__hnsw_reserved(g) > n); /* grown past n: finish needs the exact size */
+    ASSERT_RC(vs__hnsw_finish(g, &e), VS_EINVAL);
+    grow_insert(g, v, n, 1, 1);        /* gives back the room beyond n */
+    ASSERT_EQ(vs__hnsw_reserved(g), n);
+    ASSERT_OK(vs__hnsw_finish(g, &e));
+    ASSERT_OK(vs__hnsw_validate(g, &e));
+    /* rows inserted in row order with the same seed: the bulk build's graph, bit for bit */
+    ASSERT(same_graph(a, g));
+    ASSERT_EQ(vs__hnsw_memory(g), vs__hnsw_memory(a));
+    /* rows cannot be inserted past the room, nor the room shrink below the rows */
+    vs__hnsw_grow gr;
+    ASSERT_RC(vs__hnsw_insert(g, v, n + 1, 1, &e), VS_EINVAL);
+    ASSERT_RC(vs__hnsw_grow_prepare(g, n - 1, 1, NULL, &gr, &e), VS_EINVAL);
+    vs__hnsw_free(a);
+    vs__hnsw_free(g);
+    free(v);
+}
+
+/* Searches on a graph while another thread inserts (one thread, then two, as the
+ * completion of a flushed segment's graph does), the room growing under a lock as in
+ * the engine. Each search must return only rows it could see (< covered), without
+ * duplicates, with exact scores; the covered rows must be found about as well as in a
+ * finished graph. */
+typedef struct grow_shared {
+    vs__hnsw *g;
+    const float *v;
+    size_t n, d;
+    pthread_rwlock_t lk;
+    _Atomic int done, bad, searches;
+    _Atomic size_t hit, total;
+    char why[160];
+} grow_shared;
+
+static void *grow_searcher(void *arg) {
+    grow_shared *sh = arg;
+    vs__hnsw_scratch *s = vs__hnsw_scratch_new();
+    uint64_t seed = 99;
+    while (s && !atomic_load(&sh->done) && !atomic_load(&sh->bad)) {
+        const float *q = sh->v + (rng_next(&seed) % sh->n) * sh->d;
+        vs__hit hits[K];
+        vs__topk t = {hits, 0, K, -INFINITY};
+        size_t covered = 0;
+        pthread_rwlock_rdlock(&sh->lk);
+        int rc = vs__hnsw_search(sh->g, sh->v, sh->d, VS__SCORE_NEGL2, q, 48, NULL, NULL, 0, &t, s,
+                                 NULL, &covered);
+        pthread_rwlock_unlock(&sh->lk);
+        if (rc) {
+            snprintf(sh->why, sizeof sh->why, "search failed (%d)", rc);
+            atomic_store(&sh->bad, 1);
+            break;
+        }
+        vs__topk_sort(&t);
+        uint32_t want[K];
+        size_t nw = exact(sh->v, covered, sh->d, VS__SCORE_NEGL2, q, NULL, NULL, NULL, want);
+        for (size_t i = 0; i < t.n; i++) {
+            uint32_t r = t.h[i].row;
+            float sc = -vs__dist_scalar.l2sq(q, sh->v + r * sh->d, sh->d);
+            int dup = 0;
+            for (size_t j = 0; j < i; j++) dup |= t.h[j].row == r;
+            if (r >= covered || dup || fabsf(sc - t.h[i].score) > 1e-3f * (1 + fabsf(sc))) {
+                snprintf(sh->why, sizeof sh->why, "row %u (covered %zu, dup %d, score %g vs %g)", r,
+                         covered, dup, t.h[i].score, sc);
+                atomic_store(&sh->bad, 1);
+                break;
+            }
+            for (size_t j = 0; j < nw; j++) atomic_fetch_add(&sh->hit, want[j] == r);
+        }
+        atomic_fetch_add(&sh->total, nw);
+        atomic_fetch_add(&sh->searches, 1);
+    }
+    vs__hnsw_scratch_free(s);
+    return NULL;
+}
+
+TEST(hnsw, growing_graph_searched_while_inserting) {
+    grow_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.n = 3000;
+    sh.d = 16;
+    float *v = clustered(sh.n, sh.d, 30, 0.4f, 31, 0);
+    sh.v = v;
+    pthread_rwlock_init(&sh.lk, NULL);
+    vs__hnsw_params p = {8, 40, 7, 1};
+    vs__err e;
+    ASSERT_OK(vs__hnsw_new(sh.d, VS__SCORE_NEGL2, &p, &sh.g, &e));
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, grow_searcher, &sh);
+    /* two thirds a few rows at a time on one thread, the rest with two */
+    for (size_t r = 0; r < 2 * sh.n / 3 && !atomic_load(&sh.bad);) {
+        size_t to = r + 16 < sh.n ? r + 16 : sh.n;
+        vs__hnsw_grow gr;
+        ASSERT_OK(vs__hnsw_grow_prepare(sh.g, to, 0, NULL, &gr, &e));
+        pthread_rwlock_wrlock(&sh.lk);
+        vs__hnsw_grow_commit(sh.g, &gr);
+        pthread_rwlock_unlock(&sh.lk);
+        vs__hnsw_grow_release(&gr);
+        ASSERT_OK(vs__hnsw_insert(sh.g, v, to, 1, &e));
+        r = to;
+    }
+    vs__hnsw_grow gr;
+    ASSERT_OK(vs__hnsw_grow_prepare(sh.g, sh.n, 1, NULL, &gr, &e));
+    pthread_rwlock_wrlock(&sh.lk);
+    vs__hnsw_grow_commit(sh.g, &gr);
+    pthread_rwlock_unlock(&sh.lk);
+    vs__hnsw_grow_release(&gr);
+    ASSERT_OK(vs__hnsw_insert(sh.g, v, sh.n, 2, &e));
+    ASSERT_OK(vs__hnsw_finish(sh.g, &e)); /* the repair runs beside the searches too */
+    atomic_store(&sh.done, 1);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    ASSERT_MSG(!atomic_load(&sh.bad), "%s", sh.why);
+    ASSERT_OK(vs__hnsw_validate(sh.g, &e));
+    double r = sh.total ? (double)sh.hit / (double)sh.total : 0;
+    vt_note("%d searches during insertion, recall@10 over the rows each could see %.4f",
+            atomic_load(&sh.searches), r);
+    ASSERT(atomic_load(&sh.searches) > 0);
+    ASSERT_MSG(r >= 0.9, "recall@10 during insertion %.4f", r);
+    vs__hnsw_free(sh.g);
+    pthread_rwlock_destroy(&sh.lk);
+    free(v);
+}
+
 /* ------------------------------------------------------------------ faults -- */
 
 TEST(hnsw, allocation_failure_sweep) {
@@ -592,7 +750,7 @@ TEST(hnsw, allocation_failure_sweep) {
         if (s) {
             vs__hit hits[K];
             vs__topk t = {hits, 0, K, -INFINITY};
-            rc = vs__hnsw_search(h, v, d, VS__SCORE_NEGL2, v, 20, NULL, skip, 0, &t, s, NULL);
+            rc = vs__hnsw_search(h, v, d, VS__SCORE_NEGL2, v, 20, NULL, skip, 0, &t, s, NULL, NULL);
             if (rc == VS_OK) ASSERT_EQ(t.n, K);
             else ASSERT_RC(rc, VS_ENOMEM);
         }
@@ -685,7 +843,7 @@ TEST(hnsw, quantized_index_allocation_failure_sweep) {
                 vs__hit hits[K];
                 vs__topk t = {hits, 0, K, -INFINITY};
                 rc = vs__hnsw_search_quant(x->g, qq, x->codes, x->code_size, v, d,
-                                           VS__SCORE_NEGL2, v, 20, 1, NULL, NULL, 0, &t, s, NULL);
+                                           VS__SCORE_NEGL2, v, 20, 1, NULL, NULL, 0, &t, s, NULL, NULL);
                 if (rc == VS_OK) {
                     ASSERT_EQ(t.n, K);
                     vs__topk_sort(&t);

@@ -58,11 +58,13 @@ static void info_json(FILE *f, const char *name, const vs_coll_info *in) {
     txt_fjson_str(f, name, strlen(name));
     fprintf(f,
             ",\"points\":%" PRIu64 ",\"deleted\":%" PRIu64 ",\"segments\":%" PRIu32
-            ",\"mutable_points\":%" PRIu64 ",\"last_lsn\":%" PRIu64 ",\"checkpoint_lsn\":%" PRIu64
+            ",\"mutable_points\":%" PRIu64 ",\"mutable_indexed\":%" PRIu64
+            ",\"last_lsn\":%" PRIu64 ",\"checkpoint_lsn\":%" PRIu64
             ",\"wal_bytes\":%" PRIu64 ",\"disk_bytes\":%" PRIu64 ",\"memory_bytes\":%" PRIu64
             ",\"indexed_segments\":%" PRIu32 ",\"pending_segments\":%" PRIu32
             ",\"index_bytes\":%" PRIu64 ",\"fields\":[",
-            in->points, in->deleted, in->segments, in->mutable_points, in->last_lsn,
+            in->points, in->deleted, in->segments, in->mutable_points, in->mutable_indexed,
+            in->last_lsn,
             in->checkpoint_lsn, in->wal_bytes, in->disk_bytes, in->memory_bytes,
             in->indexed_segments, in->pending_segments, in->index_bytes);
     for (uint32_t i = 0; i < in->n_fields; i++) {
@@ -414,14 +416,16 @@ static int info_coll(vs_store *s, const char *name, int fmt) {
         fputc('\n', stdout);
         return CLI_OK;
     }
-    static const char *const keys[] = {"points",          "deleted",          "segments",
-                                       "mutable_points",  "last_lsn",         "checkpoint_lsn",
-                                       "wal_bytes",       "disk_bytes",       "memory_bytes",
-                                       "indexed_segments", "pending_segments", "index_bytes"};
-    uint64_t vals[] = {in.points,           in.deleted,          in.segments,
-                       in.mutable_points,   in.last_lsn,         in.checkpoint_lsn,
-                       in.wal_bytes,        in.disk_bytes,       in.memory_bytes,
-                       in.indexed_segments, in.pending_segments, in.index_bytes};
+    static const char *const keys[] = {"points",           "deleted",          "segments",
+                                       "mutable_points",   "mutable_indexed",  "last_lsn",
+                                       "checkpoint_lsn",   "wal_bytes",        "disk_bytes",
+                                       "memory_bytes",     "indexed_segments", "pending_segments",
+                                       "index_bytes"};
+    uint64_t vals[] = {in.points,          in.deleted,          in.segments,
+                       in.mutable_points,  in.mutable_indexed,  in.last_lsn,
+                       in.checkpoint_lsn,  in.wal_bytes,        in.disk_bytes,
+                       in.memory_bytes,    in.indexed_segments, in.pending_segments,
+                       in.index_bytes};
     out_table t;
     tbl_init(&t, 2);
     const char *first[] = {"collection", name};
