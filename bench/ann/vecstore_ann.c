@@ -4,13 +4,18 @@
  *
  * BUILD   A fresh store in VS_BENCH_DIR/ann (default ~/.cache/vecstore-bench/ann), removed
  *         at the end: fsync off, flush_bytes at its maximum (so the data is one sealed
- *         segment, one graph, like the peers' one index), the background thread on (the
- *         normal configuration: its indexer builds the graph). One l2 collection whose
- *         default field is HNSW: vs_schema_set_hnsw(--m, --efc, threshold 1000).
+ *         segment, one graph, like the peers' one index), the background threads off.
+ *         One l2 collection whose default field is HNSW: vs_schema_set_hnsw(--m, --efc,
+ *         threshold 1000).
  *           import   the base rows upserted in batches of 10,000 with ids 0..n-1 and no
  *                    payload (import_s; not part of the build: the peers have no WAL);
- *           build    vs_coll_flush (seals the segment) + vs_coll_wait_indexed(-1) (the
- *                    indexer builds the graph): build_s.
+ *           build    vs_coll_flush (seals the segment) + vs_coll_wait_indexed(-1), which
+ *                    with the background threads off builds the graph itself, with all
+ *                    cores, as the background indexer would: build_s.
+ *         Why off: with them on, the store's inserter grows the mutable segment's graph
+ *         while the import runs (indexer.h) and the flush hands the part it built to the
+ *         indexer, so some graph work would fall inside import_s and out of build_s,
+ *         where the peers' figures have all of theirs.
  *         Build threads: the public API has no knob, the indexer uses the cores it may
  *         run on, so the runner pins the 1-thread build to one CPU (taskset -c 0), as it
  *         does for every system, and leaves the 2-thread build on the machine's 2 cores.
@@ -127,7 +132,7 @@ int main(int argc, char **argv) {
     vs_store_options_init(&so);
     so.fsync = VS_FSYNC_OFF;
     so.flush_bytes = VS_FLUSH_BYTES_MAX;
-    so.background = 1;
+    so.background = 0; /* see BUILD above */
     vs_store *s = NULL;
     if (vs_store_open(dir, &so, &s, err, sizeof err) != VS_OK) ann_die(PROG, err);
     vs_schema *sc = NULL;

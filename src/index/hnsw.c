@@ -225,7 +225,9 @@ typedef struct scorer {
     const uint8_t *codes;
     const char *pf; /* row v starts at pf + v * prow (prefetched while gathering) */
     size_t prow;
-    size_t lim; /* rows >= lim are not visited (a growing graph's view) */
+    size_t lim; /* rows >= lim are not visited (a growing graph's view; checked only
+                   where `grow` is set at the call site: the build, which inserts, and
+                   finished graphs link only to rows below cap) */
 } scorer;
 
 AI void score(const scorer *sc, int quant, const uint32_t *ids, size_t u, float *ds) {
@@ -239,7 +241,7 @@ AI void score(const scorer *sc, int quant, const uint32_t *ids, size_t u, float 
 
 /* Gathers the unvisited neighbours of c on `layer` into ids (marking them), prefetching
  * their rows. Returns how many. */
-AI size_t gather(const vs__hnsw *h, const scorer *sc, uint32_t c, int layer,
+AI size_t gather(const vs__hnsw *h, const scorer *sc, int grow, uint32_t c, int layer,
                  vs__hnsw_scratch *s) {
     const uint32_t *L = vs__hnsw_list(h, c, layer);
     const uint32_t cap = vs__hnsw_cap(h, layer);
@@ -248,7 +250,7 @@ AI size_t gather(const vs__hnsw *h, const scorer *sc, uint32_t c, int layer,
     for (uint32_t j = 0; j < cap; j++) {
         uint32_t v = vs__hnsw_ld(L + j);
         if (v == VS__HNSW_NONE) break;
-        if (__builtin_expect(v >= sc->lim, 0) || vis_test_set(s, v)) continue;
+        if ((grow && v >= sc->lim) || vis_test_set(s, v)) continue;
         ids[u++] = v;
         prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
     }
@@ -258,7 +260,7 @@ AI size_t gather(const vs__hnsw *h, const scorer *sc, uint32_t c, int layer,
 /* The walk on one layer (see SEARCH and DELETES above). filt is a constant at each
  * call site, so the unfiltered walk carries none of the filter's bookkeeping. Returns
  * the pool size; the pool is s->pool, sorted, best first. */
-AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, uint32_t ep, float dep,
+AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_t ep, float dep,
                size_t ef, size_t pcap, int layer, int filt, const uint64_t *allow,
                const uint64_t *deleted, vs__hnsw_scratch *s, uint64_t *ndist, uint64_t *nexp) {
     vs__hnsw_cand *P = s->pool;
@@ -282,7 +284,7 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, uint32_t ep, floa
                 break;
             }
 #endif
-        size_t u = gather(h, sc, c, layer, s);
+        size_t u = gather(h, sc, grow, c, layer, s);
         size_t lo = cur + 1;
         if (u) {
             const uint32_t *ids = s->ids;
@@ -341,7 +343,7 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
     uint64_t nd = 0, ne = 0;
     const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float),
                        h->cap};
-    size_t np = walk(h, &sc, 0, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
+    size_t np = walk(h, &sc, 0, 0, ep, dep, ef, ef, layer, 0, NULL, NULL, s, &nd, &ne);
     if (st) {
         st->distances += nd;
         st->visited += ne;
@@ -349,7 +351,7 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
     return np;
 }
 
-AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int from, int to, uint32_t *ep,
+AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int grow, int from, int to, uint32_t *ep,
                 float *dep, vs__hnsw_scratch *s, vs__search_stats *st) {
     uint32_t cur = *ep;
     float dcur = *dep;
@@ -361,7 +363,7 @@ AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int from, int to
             for (uint32_t j = 0; j < h->m; j++) {
                 uint32_t v = vs__hnsw_ld(L + j);
                 if (v == VS__HNSW_NONE) break;
-                if (__builtin_expect(v >= sc->lim, 0)) continue;
+                if (grow && v >= sc->lim) continue;
                 s->ids[u++] = v;
                 prefetch_row((const float *)(sc->pf + (size_t)v * sc->prow), sc->prow);
             }
@@ -392,14 +394,14 @@ void vs__hnsw_descend(const vs__hnsw *h, const float *base, size_t dim, vs__hnsw
                       vs__hnsw_scratch *s, vs__search_stats *st) {
     const scorer sc = {dist, q, base, dim, NULL, NULL, (const char *)base, dim * sizeof(float),
                        h->cap};
-    descend(h, &sc, 0, from, to, ep, dep, s, st);
+    descend(h, &sc, 0, 0, from, to, ep, dep, s, st);
 }
 
 /* The walk from the view's entry point down to layer 0 and the beam on layer 0 (the
  * scorer's lim is the view's); returns the pool size (s->pool, best first by the
  * scorer's distance). */
 AI size_t search_pool(const vs__hnsw *h, const vs__hnsw_view *v, const scorer *sc, int quant,
-                      size_t beam, const uint64_t *allow, const uint64_t *deleted,
+                      int grow, size_t beam, const uint64_t *allow, const uint64_t *deleted,
                       vs__hnsw_scratch *s, vs__search_stats *st) {
     const int filt = allow || deleted;
     size_t pcap = filt ? 16 * beam + 256 : beam;
@@ -409,10 +411,10 @@ AI size_t search_pool(const vs__hnsw *h, const vs__hnsw_view *v, const scorer *s
     float dep;
     score(sc, quant, &ep, 1, &dep);
     if (st) st->distances++;
-    descend(h, sc, quant, v->top, 0, &ep, &dep, s, st);
+    descend(h, sc, quant, grow, v->top, 0, &ep, &dep, s, st);
     uint64_t nd = 0, ne = 0;
-    size_t np = filt ? walk(h, sc, quant, ep, dep, beam, pcap, 0, 1, allow, deleted, s, &nd, &ne)
-                     : walk(h, sc, quant, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd, &ne);
+    size_t np = filt ? walk(h, sc, quant, grow, ep, dep, beam, pcap, 0, 1, allow, deleted, s, &nd, &ne)
+                     : walk(h, sc, quant, grow, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd, &ne);
     if (st) {
         st->distances += nd;
         st->visited += ne;
@@ -450,7 +452,10 @@ int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
     if (!view_for(h, &v, covered) || t->k == 0) return VS_OK;
     const scorer sc = {vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2], q, base, dim,
                        NULL, NULL, (const char *)base, dim * sizeof(float), v.lim};
-    size_t np = search_pool(h, &v, &sc, 0, beam_for(ef, t->k), allow, deleted, s, st);
+    /* The bound check on link targets is compiled in only for growing graphs. */
+    size_t beam = beam_for(ef, t->k);
+    size_t np = h->growing ? search_pool(h, &v, &sc, 0, 1, beam, allow, deleted, s, st)
+                           : search_pool(h, &v, &sc, 0, 0, beam, allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
     push_pool(s->pool, np, slot, t);
     return VS_OK;
@@ -465,7 +470,9 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
     if (!view_for(h, &v, covered) || t->k == 0) return VS_OK;
     vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
     const scorer sc = {dist, q, base, dim, qq, codes, (const char *)codes, code_size, v.lim};
-    size_t np = search_pool(h, &v, &sc, 1, beam_for(ef, t->k), allow, deleted, s, st);
+    size_t beam = beam_for(ef, t->k);
+    size_t np = h->growing ? search_pool(h, &v, &sc, 1, 1, beam, allow, deleted, s, st)
+                           : search_pool(h, &v, &sc, 1, 0, beam, allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
     const vs__hnsw_cand *P = s->pool;
     if (!rescore) {
