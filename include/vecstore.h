@@ -202,16 +202,18 @@ VS_API int vs_schema_new(vs_schema **out);
 VS_API void vs_schema_free(vs_schema *sc);
 /* Adds a dense vector field. name may be "" for the single unnamed default field. */
 VS_API int vs_schema_add_vector(vs_schema *sc, const char *name, uint32_t dim, int metric);
-/* Makes a field's index HNSW (field NULL/"" = the default field). Sealed segments with at
- * least index_threshold live rows get a graph, built in the background; smaller segments
- * and the mutable segment are searched exactly. 0 for a parameter = its default. */
+/* Makes a field's index HNSW (field NULL/"" = the default field). Segments with at least
+ * index_threshold live rows get a graph, built in the background: the mutable segment's
+ * grows as points arrive, a sealed segment's is built (or completed) and saved. Smaller
+ * segments, and rows a graph does not cover yet, are searched exactly. 0 for a parameter
+ * = its default. */
 VS_API int vs_schema_set_hnsw(vs_schema *sc, const char *field, uint32_t m,
                               uint32_t ef_construction, uint32_t index_threshold);
 /* Compresses a field's vectors for its HNSW index: VS_QUANT_INT8 (scalar, 4x smaller),
  * VS_QUANT_PQ with pq_m sub-quantizers (dim % pq_m == 0; pq_m bytes per vector),
  * VS_QUANT_BINARY (1 bit per dimension; cosine and dot only). Each indexed segment
  * trains its quantizer on a sample of its rows; a query walks the graph over the codes
- * and rescores the candidates it keeps (max(ef, k x oversampling)) with the original
+ * and rescores the best candidates it met (see VS_OVERSAMPLING_DEFAULT) with the original
  * vectors, which stay in the segment files (mmap'd) and need not be resident. Only
  * HNSW fields can be quantized (call vs_schema_set_hnsw first, VS_EINVAL otherwise);
  * bad parameters are VS_EINVAL. */
@@ -353,7 +355,10 @@ VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char
  * codes and the best candidates are rescored with the original vectors. */
 #define VS_QUERY_NO_RESCORE 2u   /* return the codes' approximate scores, no rescoring */
 #define VS_QUERY_IGNORE_QUANT 4u /* walk the graph with the original vectors */
-/* Oversampling for quantized search: candidates kept (then rescored) = max(ef, k x this). */
+/* Oversampling for quantized search: the walk's beam = max(ef, k x this). The rows
+ * rescored are the best max(beam, k x f) codes met on the walk, f by code type: int8 2,
+ * PQ 8, binary 8 (coarser codes rank true neighbours a little lower, so more of the
+ * candidates the walk scored are checked again with the original vectors). */
 #define VS_OVERSAMPLING_DEFAULT 1.0f
 #define VS_OVERSAMPLING_MIN 1.0f
 #define VS_OVERSAMPLING_MAX 100.0f

@@ -57,6 +57,15 @@
  *   same way in another run: 20.5k / 8.4k / 4.5k (its graph: recall 0.70 / 0.97 /
  *   0.9995 at those ef).
  *
+ * RESCORING (quantized walks)
+ *   The walk compares code distances; the rows rescored with their float rows are not
+ *   just the final beam but the best max(beam, rescore_pool) allowed rows met anywhere
+ *   on layer 0, kept in a small max-heap beside the pool (keep_push). A narrow beam over
+ *   coarse codes drops true neighbours whose codes rank them a little too far; they were
+ *   met and scored, so the heap still has them. The walk itself is unchanged (same ef,
+ *   same nodes visited); the caller picks rescore_pool (k x a factor per code type,
+ *   index/quant.h).
+ *
  * STATISTICS
  *   st->distances counts distance computations; st->visited counts nodes expanded
  *   (lists read), on every layer.
@@ -118,6 +127,7 @@ void vs__hnsw_scratch_free(vs__hnsw_scratch *s) {
     vs__free(s->pool);
     vs__free(s->ids);
     vs__free(s->ds);
+    vs__free(s->keep);
     vs__free(s);
 }
 
@@ -194,6 +204,28 @@ AI void prefetch_row(const float *r, size_t bytes) {
 
 AI int bit(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
 
+/* Offers (d, v) to the keep heap (a max-heap on d of at most keepcap entries). */
+AI void keep_push(vs__hnsw_scratch *s, float d, uint32_t v) {
+    vs__hnsw_cand *H = s->keep;
+    size_t n = s->nkeep, i;
+    if (n < s->keepcap) {
+        for (i = n; i > 0 && H[(i - 1) / 2].d < d; i = (i - 1) / 2) H[i] = H[(i - 1) / 2];
+        H[i] = (vs__hnsw_cand){d, v};
+        s->nkeep = n + 1;
+        return;
+    }
+    if (!(d < H[0].d)) return;
+    for (i = 0;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && H[c + 1].d > H[c].d) c++;
+        if (!(H[c].d > d)) break;
+        H[i] = H[c];
+        i = c;
+    }
+    H[i] = (vs__hnsw_cand){d, v};
+}
+
 /* First index in P[0..np) whose distance is greater than d. */
 AI size_t upper_bound(const vs__hnsw_cand *P, size_t np, float d) {
     size_t lo = 0;
@@ -267,6 +299,7 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_
     float *ds = s->ds;
     vis_test_set(s, ep);
     int ok0 = filt ? (allow ? bit(allow, ep) : !(deleted && bit(deleted, ep))) : 1;
+    if (quant && s->keepcap && ok0) keep_push(s, dep, ep);
     P[0].d = dep;
     P[0].id = ep | (ok0 ? VS__HNSW_F_OK : 0);
     size_t np = 1, nok = (size_t)ok0, cur = 0;
@@ -294,6 +327,9 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_
                 float d = ds[k];
                 uint32_t v = ids[k];
                 size_t pos;
+                if (quant && s->keepcap &&
+                    (!filt || (allow ? bit(allow, v) : !(deleted && bit(deleted, v)))))
+                    keep_push(s, d, v);
                 if (!filt) {
                     if (np == ef) {
                         if (!(d < P[np - 1].d)) continue;
@@ -463,7 +499,8 @@ int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
 
 int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const uint8_t *codes,
                           size_t code_size, const float *base, size_t dim, int kind,
-                          const float *q, size_t ef, int rescore, const uint64_t *allow,
+                          const float *q, size_t ef, int rescore, size_t rescore_pool,
+                          const uint64_t *allow,
                           const uint64_t *deleted, uint32_t slot, vs__topk *t,
                           vs__hnsw_scratch *s, vs__search_stats *st, size_t *covered) {
     vs__hnsw_view v;
@@ -471,6 +508,19 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
     vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];
     const scorer sc = {dist, q, base, dim, qq, codes, (const char *)codes, code_size, v.lim};
     size_t beam = beam_for(ef, t->k);
+    s->nkeep = 0;
+    s->keepcap = 0;
+    if (rescore) {
+        size_t keep = rescore_pool > beam ? rescore_pool : beam;
+        if (keep > VS__HNSW_EF_MAX) keep = VS__HNSW_EF_MAX;
+        if (keep > s->keepalloc) {
+            vs__free(s->keep);
+            s->keepalloc = 0;
+            if (!(s->keep = vs__malloc(keep * sizeof *s->keep))) return VS_ENOMEM;
+            s->keepalloc = keep;
+        }
+        s->keepcap = keep;
+    }
     size_t np = h->growing ? search_pool(h, &v, &sc, 1, 1, beam, allow, deleted, s, st)
                            : search_pool(h, &v, &sc, 1, 0, beam, allow, deleted, s, st);
     if (np == SIZE_MAX) return VS_ENOMEM;
@@ -479,24 +529,24 @@ int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const ui
         push_pool(P, np, slot, t);
         return VS_OK;
     }
-    /* Rescoring: every allowed entry of the beam is scored again with its float row, in
-     * batches the size of the scratch's id buffer (rows prefetched as ids are taken, so
-     * their misses overlap as in the walk). */
+    /* Rescoring (RESCORING above): every row of the keep heap is scored again with its
+     * float row, in batches the size of the scratch's id buffer (rows prefetched as ids
+     * are taken, so their misses overlap as in the walk). */
     const size_t rowb = dim * sizeof(float), cap = 2 * VS__HNSW_M_MAX;
+    const vs__hnsw_cand *H = s->keep;
     uint64_t nr = 0;
-    for (size_t i = 0; i < np;) {
+    for (size_t i = 0; i < s->nkeep;) {
         size_t u = 0;
-        for (; i < np && u < cap; i++)
-            if (P[i].id & VS__HNSW_F_OK) {
-                uint32_t r = P[i].id & VS__HNSW_ID_MASK;
-                s->ids[u++] = r;
-                prefetch_row(base + (size_t)r * dim, rowb);
-            }
-        if (!u) break;
+        for (; i < s->nkeep && u < cap; i++) {
+            uint32_t r = H[i].id;
+            s->ids[u++] = r;
+            prefetch_row(base + (size_t)r * dim, rowb);
+        }
         dist(q, base, dim, s->ids, u, s->ds);
         nr += u;
         for (size_t k = 0; k < u; k++) vs__topk_push(t, -s->ds[k], slot, s->ids[k]);
     }
+    s->nkeep = 0;
     if (st) {
         st->distances += nr;
         st->rescored += nr;

@@ -104,16 +104,17 @@ int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
 
 /* The same walk over quantized codes (index/quant.h): codes holds code_size bytes per
  * row, qq is prepared for q (the caller's, per thread); the walk compares code scores
- * only. With rescore set, every allowed row of the final beam (beam = max(ef, t->k)) is
- * scored again with its float row in base and pushed with that exact score; without,
- * the code scores are pushed (binary codes' scores are not in the metric's units).
- * Counts rescored rows into st->rescored. VS_OK or VS_ENOMEM. */
+ * only. With rescore set, the best max(beam, rescore_pool) allowed rows met on the walk
+ * by code score (beam = max(ef, t->k)) are scored again with their float rows in base
+ * and pushed with those exact scores; without, the beam's code scores are pushed
+ * (binary codes' scores are not in the metric's units). Counts rescored rows into
+ * st->rescored. VS_OK or VS_ENOMEM. */
 struct vs__quant_query;
 int vs__hnsw_search_quant(const vs__hnsw *h, const struct vs__quant_query *qq,
                           const uint8_t *codes, size_t code_size, const float *base, size_t dim,
                           int kind, const float *q, size_t ef, int rescore,
-                          const uint64_t *allow, const uint64_t *deleted, uint32_t slot,
-                          vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st,
+                          size_t rescore_pool, const uint64_t *allow, const uint64_t *deleted,
+                          uint32_t slot, vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st,
                           size_t *covered);
 
 /* Persistence: one framed file (storage/frame.h, magic "VSHNSWG1") holding the params,

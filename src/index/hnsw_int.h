@@ -176,6 +176,10 @@ struct vs__hnsw_scratch {
     size_t npool;      /* capacity of pool */
     uint32_t *ids;     /* batch buffers, VS__HNSW_M_MAX * 2 entries */
     float *ds;
+    /* Quantized walks with rescoring: the best `keepcap` allowed rows met (a max-heap on
+     * the code distance), whichever of them the beam kept (hnsw.c, RESCORING). */
+    vs__hnsw_cand *keep;
+    size_t nkeep, keepcap, keepalloc;
 };
 
 /* Makes room for a search over n rows with a pool of `pool` entries. VS_ENOMEM on

@@ -190,6 +190,11 @@ void vs__quant_free(vs__quant *qz);
 int vs__quant_type(const vs__quant *qz);
 /* "none", "int8", "pq", "binary" (the names of schema files and messages); "?" else. */
 const char *vs__quant_type_name(int type);
+/* How many candidates per result a rescoring search keeps for rescoring, at least:
+ * the walk keeps the best max(ef, k x oversampling) by code, and the rows rescored are
+ * the best max(that, k x this factor) codes met anywhere on the walk (hnsw.c,
+ * RESCORING). Coarser codes get more. */
+size_t vs__quant_rescore_factor(int type);
 int vs__quant_kind(const vs__quant *qz);
 size_t vs__quant_dim(const vs__quant *qz);
 size_t vs__quant_code_size(const vs__quant *qz); /* bytes per code */
