@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "util/alloc.h"
 #include "vecstore.h"
 
 /* Most tests use 24 dimensions; binary quantization needs many (a code of 24 bits
@@ -337,6 +338,67 @@ TEST(index, mutable_segment_graph_grows_in_the_background) {
     ASSERT_MSG(r >= 0.95, "recall@10 %.3f", r);
     vs_coll_close(c);
     vs_store_close(s);
+    free(v);
+}
+
+/* Every allocation of the mutable graph's growth and insertion, and of the completion
+ * of the handed-over graph, fails once in turn: each failure is VS_ENOMEM from
+ * vs_coll_wait_indexed, queries stay complete meanwhile, nothing leaks, and the next
+ * try finishes the work. */
+TEST(index, mutable_graph_survives_allocation_failures) {
+    vs_store *s = open_db(vt_path("db"));
+    vs_schema *sc;
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 6, 32, 100));
+    ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
+    ASSERT_OK(vs_coll_create(s, "c", sc));
+    vs_schema_free(sc);
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    const size_t n = 1500;
+    float *v = make_data(n, vt_seed());
+    load(c, v, 0, n);
+    for (int phase = 0; phase < 2; phase++) {
+        if (phase == 1) ASSERT_OK(vs_coll_flush(c)); /* the graph moves; completion next */
+        int done = 0, failures = 0;
+        for (int64_t k = 1; k < 5000 && !done; k++) {
+            int64_t live = vs__alloc_live();
+            vs__alloc_fail_after(k);
+            int rc = vs_coll_wait_indexed(c, -1);
+            vs__alloc_fail_after(0);
+            if (rc == VS_OK) {
+                done = 1;
+            } else {
+                ASSERT_RC(rc, VS_ENOMEM);
+                failures++;
+                /* what a failed step leaves is still searched completely */
+                vs_query q;
+                vs_query_init(&q);
+                q.vectors = v + (size_t)(k % (int64_t)n) * DIM;
+                q.dim = DIM;
+                q.k = 1;
+                q.ef = 64;
+                vs_result *r;
+                ASSERT_OK(vs_query_run(c, &q, &r));
+                ASSERT_EQ(vs_result_id(r, 0, 0).num, (uint64_t)(k % (int64_t)n));
+                vs_result_free(r);
+            }
+            (void)live;
+        }
+        ASSERT(done);
+        ASSERT(failures > 0);
+        vs_coll_info info;
+        ASSERT_OK(vs_coll_info_get(c, &info));
+        ASSERT_EQ(info.pending_segments, 0);
+        if (phase == 0) ASSERT_EQ(info.mutable_indexed, n);
+        else ASSERT_EQ(info.indexed_segments, 1);
+    }
+    double r = recall(c, v + 7 * DIM, 20, 128);
+    ASSERT_MSG(r >= 0.95, "recall@10 %.3f", r);
+    vs_coll_close(c);
+    vs_store_close(s);
+    ASSERT_OK(vs_store_check(vt_path("db"), NULL, NULL));
     free(v);
 }
 
