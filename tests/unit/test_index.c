@@ -402,6 +402,47 @@ TEST(index, mutable_graph_survives_allocation_failures) {
     free(v);
 }
 
+/* The mutable graph lives in memory only: after a restart WAL replay refills the
+ * mutable segment and the graph is grown again, with the same recall. */
+TEST(index, mutable_graph_is_rebuilt_after_wal_replay) {
+    vs_store *s = open_db(vt_path("db"));
+    vs_schema *sc;
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_COSINE));
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
+    ASSERT_OK(vs_coll_create(s, "c", sc));
+    vs_schema_free(sc);
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    const size_t n = 4000;
+    float *v = make_data(n, vt_seed());
+    float *qs = make_data(40, vt_seed() + 1);
+    load(c, v, 0, n);
+    ASSERT_OK(vs_coll_wait_indexed(c, -1));
+    double before = recall(c, qs, 40, WIDE_EF);
+    vs_coll_close(c);
+    vs_store_close(s); /* no flush: the points are in the WAL only */
+    s = open_db(vt_path("db"));
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll_info info;
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.segments, 0);
+    ASSERT_EQ(info.mutable_points, n);
+    ASSERT_EQ(info.mutable_indexed, 0);
+    ASSERT_EQ(info.pending_segments, 1);
+    ASSERT_OK(vs_coll_wait_indexed(c, -1));
+    ASSERT_OK(vs_coll_info_get(c, &info));
+    ASSERT_EQ(info.mutable_indexed, n);
+    double after = recall(c, qs, 40, WIDE_EF);
+    /* same rows, same order, same seed: the same graph, so the same answers */
+    ASSERT_MSG(fabs(after - before) < 1e-9 && after >= 0.95, "recall %.3f before, %.3f after",
+               before, after);
+    vs_coll_close(c);
+    vs_store_close(s);
+    free(v);
+    free(qs);
+}
+
 /* ------------------------------------------------------------ quantization -- */
 
 /* Rescored scores are the exact ones: each returned point's score equals the score an
