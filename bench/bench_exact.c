@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "os/file.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
@@ -71,12 +72,6 @@
 #define DIM 128
 #define K 10
 #define LOAD_BATCH 1000
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const char *msg) {
     fprintf(stderr, "bench_exact: %s: %s\n", what, msg);

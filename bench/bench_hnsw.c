@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "index/hnsw.h"
 #include "index/hnsw_int.h" /* build diagnostics (repaired) */
 #include "simd/distance.h"
@@ -61,12 +62,6 @@
 
 #define K 10
 #define GT_POOL 32
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double thread_cpu_s(void) {
     struct timespec ts;

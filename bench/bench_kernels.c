@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
 #include "vecstore.h"
@@ -43,20 +44,6 @@ static const char *const g_isas[] = {"scalar", "avx2", "avx512"};
 #define N_ISAS 3
 
 static volatile float g_sink;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static float frand(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((double)(g_rng >> 40) / (double)(1ull << 23) - 1.0);
-}
 
 static float *alloc_floats(size_t n, int thp) {
     /* 2 MB alignment lets the kernel back the buffer with huge pages from the start. */

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "index/quant.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
@@ -43,20 +44,6 @@ static const char *const g_isas[] = {"scalar", "avx2", "avx512", "avx512icl"};
 
 static volatile float g_sink;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
-static float frand(void) { return (float)((double)(rnd() >> 40) / (double)(1ull << 23) - 1.0); }
 static float gauss(void) {
     double u = ((double)(rnd() >> 11) + 0.5) / 9007199254740992.0;
     double v = (double)(rnd() >> 11) / 9007199254740992.0;

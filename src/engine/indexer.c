@@ -154,6 +154,12 @@ done:
  * small, so the time budget is checked often and a writer waits little. */
 #define MUT_CHUNK 8
 
+static uint64_t mono_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 int vs__indexer_mutable_step(vs__coll *c, uint32_t budget_us, vs__err *e) {
     pthread_mutex_lock(&c->ins_mu);
     vs__segment *m = NULL;
@@ -198,18 +204,14 @@ int vs__indexer_mutable_step(vs__coll *c, uint32_t budget_us, vs__err *e) {
             goto out;
         }
     }
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const uint64_t deadline = mono_us() + budget_us;
     pthread_rwlock_rdlock(&c->lock);
     if (c->mut == m && m->idx[f].p == x) {
         size_t to = m->rows < vs__hnsw_reserved(x->g) ? m->rows : vs__hnsw_reserved(x->g);
         for (size_t r = vs__hnsw_rows(x->g); r < to && !rc;) {
             r = r + MUT_CHUNK < to ? r + MUT_CHUNK : to;
             rc = vs__hnsw_insert(x->g, m->vec[f], r, 1, e);
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000) >=
-                budget_us)
-                break;
+            if (mono_us() >= deadline) break;
         }
     }
     pthread_rwlock_unlock(&c->lock);

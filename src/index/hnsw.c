@@ -204,6 +204,11 @@ AI void prefetch_row(const float *r, size_t bytes) {
 
 AI int bit(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
 
+/* May row v be returned: its bit set in allow when given, else clear in deleted. */
+AI int row_ok(const uint64_t *allow, const uint64_t *deleted, uint32_t v) {
+    return allow ? bit(allow, v) : !(deleted && bit(deleted, v));
+}
+
 /* Offers (d, v) to the keep heap (a max-heap on d of at most keepcap entries). */
 AI void keep_push(vs__hnsw_scratch *s, float d, uint32_t v) {
     vs__hnsw_cand *H = s->keep;
@@ -257,9 +262,9 @@ typedef struct scorer {
     const uint8_t *codes;
     const char *pf; /* row v starts at pf + v * prow (prefetched while gathering) */
     size_t prow;
-    size_t lim; /* rows >= lim are not visited (a growing graph's view; checked only
-                   where `grow` is set at the call site: the build, which inserts, and
-                   finished graphs link only to rows below cap) */
+    size_t lim; /* rows >= lim are not visited: a growing graph's view, checked only
+                   where the call site sets `grow` (a search of a growing graph). The
+                   build's own walks need no check: every link is below cap. */
 } scorer;
 
 AI void score(const scorer *sc, int quant, const uint32_t *ids, size_t u, float *ds) {
@@ -298,7 +303,7 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_
     vs__hnsw_cand *P = s->pool;
     float *ds = s->ds;
     vis_test_set(s, ep);
-    int ok0 = filt ? (allow ? bit(allow, ep) : !(deleted && bit(deleted, ep))) : 1;
+    int ok0 = filt ? row_ok(allow, deleted, ep) : 1;
     if (quant && s->keepcap && ok0) keep_push(s, dep, ep);
     P[0].d = dep;
     P[0].id = ep | (ok0 ? VS__HNSW_F_OK : 0);
@@ -327,9 +332,7 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_
                 float d = ds[k];
                 uint32_t v = ids[k];
                 size_t pos;
-                if (quant && s->keepcap &&
-                    (!filt || (allow ? bit(allow, v) : !(deleted && bit(deleted, v)))))
-                    keep_push(s, d, v);
+                if (quant && s->keepcap && (!filt || row_ok(allow, deleted, v))) keep_push(s, d, v);
                 if (!filt) {
                     if (np == ef) {
                         if (!(d < P[np - 1].d)) continue;
@@ -340,7 +343,7 @@ AI size_t walk(const vs__hnsw *h, const scorer *sc, int quant, int grow, uint32_
                     np++;
                 } else {
                     if (nok == ef && !(d < P[np - 1].d)) continue;
-                    int ok = allow ? bit(allow, v) : !(deleted && bit(deleted, v));
+                    int ok = row_ok(allow, deleted, v);
                     if (np == pcap) {
                         if (!(d < P[np - 1].d)) continue;
                         if (P[np - 1].id & VS__HNSW_F_OK) nok--;
@@ -387,8 +390,8 @@ size_t vs__hnsw_search_layer(const vs__hnsw *h, const float *base, size_t dim,
     return np;
 }
 
-AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int grow, int from, int to, uint32_t *ep,
-                float *dep, vs__hnsw_scratch *s, vs__search_stats *st) {
+AI void descend(const vs__hnsw *h, const scorer *sc, int quant, int grow, int from, int to,
+                uint32_t *ep, float *dep, vs__hnsw_scratch *s, vs__search_stats *st) {
     uint32_t cur = *ep;
     float dcur = *dep;
     uint64_t nd = 0, ne = 0;
@@ -449,8 +452,10 @@ AI size_t search_pool(const vs__hnsw *h, const vs__hnsw_view *v, const scorer *s
     if (st) st->distances++;
     descend(h, sc, quant, grow, v->top, 0, &ep, &dep, s, st);
     uint64_t nd = 0, ne = 0;
-    size_t np = filt ? walk(h, sc, quant, grow, ep, dep, beam, pcap, 0, 1, allow, deleted, s, &nd, &ne)
-                     : walk(h, sc, quant, grow, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd, &ne);
+    size_t np = filt ? walk(h, sc, quant, grow, ep, dep, beam, pcap, 0, 1, allow, deleted, s,
+                            &nd, &ne)
+                     : walk(h, sc, quant, grow, ep, dep, beam, beam, 0, 0, NULL, NULL, s, &nd,
+                            &ne);
     if (st) {
         st->distances += nd;
         st->visited += ne;
@@ -500,9 +505,9 @@ int vs__hnsw_search(const vs__hnsw *h, const float *base, size_t dim, int kind,
 int vs__hnsw_search_quant(const vs__hnsw *h, const vs__quant_query *qq, const uint8_t *codes,
                           size_t code_size, const float *base, size_t dim, int kind,
                           const float *q, size_t ef, int rescore, size_t rescore_pool,
-                          const uint64_t *allow,
-                          const uint64_t *deleted, uint32_t slot, vs__topk *t,
-                          vs__hnsw_scratch *s, vs__search_stats *st, size_t *covered) {
+                          const uint64_t *allow, const uint64_t *deleted, uint32_t slot,
+                          vs__topk *t, vs__hnsw_scratch *s, vs__search_stats *st,
+                          size_t *covered) {
     vs__hnsw_view v;
     if (!view_for(h, &v, covered) || t->k == 0) return VS_OK;
     vs__hnsw_dist_fn dist = vs__hnsw_kern_for(vs__dist())->dist[kind == VS__SCORE_NEGL2];

@@ -10,10 +10,11 @@
  *
  * Lifecycle: built once, in bulk, when a segment is sealed (by the background indexer;
  * multi-threaded), then immutable; or grown row by row while searched (the mutable
- * segment's graph, see "growing graphs" below), then finished and kept. Saved next to the segment files and loaded with mmap,
- * without a rebuild. Deletes are not graph operations: search skips rows whose tombstone
- * bit is set (or that `allow` excludes) while still traversing through them, so recall holds
- * under deletes; compaction builds a fresh graph for the merged segment.
+ * segment's graph, see "growing graphs" below), then finished and kept. Saved next to
+ * the segment files and loaded with mmap, without a rebuild. Deletes are not graph
+ * operations: search skips rows whose tombstone bit is set (or that `allow` excludes)
+ * while still traversing through them, so recall holds under deletes; compaction
+ * builds a fresh graph for the merged segment.
  *
  * Threads: vs__hnsw_search may run from any number of threads at once on one graph (it
  * only reads the graph; scratch memory comes from the caller-provided vs__hnsw_scratch).

@@ -515,6 +515,13 @@ void vs__hnsw_grow_release(vs__hnsw_grow *g) {
     memset(g, 0, sizeof *g);
 }
 
+/* Copies `used` bytes of src to dst and fills the rest of its `total` bytes with NONE
+ * words (0xFF bytes): the lists of rows and layers not linked yet. */
+static void copy_lists(void *dst, const void *src, size_t used, size_t total) {
+    if (used) memcpy(dst, src, used);
+    memset((char *)dst + used, 0xFF, total - used);
+}
+
 int vs__hnsw_grow_prepare(const vs__hnsw *h, size_t rows, int exact, const uint64_t *skip,
                           vs__hnsw_grow *g, vs__err *e) {
     memset(g, 0, sizeof *g);
@@ -566,12 +573,8 @@ int vs__hnsw_grow_prepare(const vs__hnsw *h, size_t rows, int exact, const uint6
         !(g->up = vs__malloc(upbytes)))
         goto nomem;
     /* Plain copies: only the caller inserts into h (and it is here); searches only read. */
-    if (keep) memcpy(g->l0, h->l0, keep * (size_t)h->stride0 * sizeof(uint32_t));
-    memset((char *)g->l0 + keep * (size_t)h->stride0 * sizeof(uint32_t), 0xFF,
-           l0bytes - keep * (size_t)h->stride0 * sizeof(uint32_t));
-    if (keep_up) memcpy(g->up, h->up, keep_up * h->m * sizeof(uint32_t));
-    memset((char *)g->up + keep_up * h->m * sizeof(uint32_t), 0xFF,
-           upbytes - keep_up * h->m * sizeof(uint32_t));
+    copy_lists(g->l0, h->l0, keep * (size_t)h->stride0 * sizeof(uint32_t), l0bytes);
+    copy_lists(g->up, h->up, keep_up * h->m * sizeof(uint32_t), upbytes);
     g->cap = cap;
     g->nupper = nupper;
     g->nodes = nodes;

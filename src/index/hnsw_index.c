@@ -236,11 +236,10 @@ static int hnsw_search(const vs__segment *s, uint32_t slot, uint32_t fi, int kin
         double want = ceil((double)t->k * os);
         size_t ef = cx->ef;
         if (want > (double)ef) ef = want >= (double)VS_HNSW_EF_MAX ? VS_HNSW_EF_MAX : (size_t)want;
+        size_t pool = (size_t)t->k * vs__quant_rescore_factor(vs__quant_type(x->qz));
         rc = vs__hnsw_search_quant(x->g, cx->qq, x->codes, x->code_size, s->vec[fi], s->dims[fi],
-                                   kind, q, ef, cx->quant != VS__QUANT_NO_RESCORE,
-                                   (size_t)t->k * vs__quant_rescore_factor(vs__quant_type(x->qz)),
-                                   allow, del,
-                                   slot, t, cx->scratch, &cx->st, &covered);
+                                   kind, q, ef, cx->quant != VS__QUANT_NO_RESCORE, pool, allow,
+                                   del, slot, t, cx->scratch, &cx->st, &covered);
     } else {
         rc = vs__hnsw_search(x->g, s->vec[fi], s->dims[fi], kind, q, cx->ef, allow, del, slot, t,
                              cx->scratch, &cx->st, &covered);

@@ -85,8 +85,8 @@ struct vs__hnsw {
     int top;        /* level of entry; -1 when empty */
     size_t nodes;   /* rows in the graph (present among the first cap) */
     size_t nupper;  /* upper lists in up */
-    uint8_t *level; /* n */
-    uint32_t *uoff; /* n */
+    uint8_t *level; /* cap */
+    uint32_t *uoff; /* cap */
     uint32_t *l0;   /* n * stride0, 64-byte aligned */
     uint32_t *up;   /* nupper * m */
     vs__map map;    /* loaded graphs: every array above points into this mapping */

@@ -170,7 +170,8 @@ const char *vs__quant_type_name(int type) {
  *   PQ 32 B:     1: 0.44   4: 0.07   8: 0.038 (ef 10)   16: the same: past 8 the walk,
  *                not the rescoring, is what misses (its code distances lead it astray)
  * Rescoring costs a random read of a float row per candidate: int8 at factor 2 kept
- * the float graph's QPS; PQ's QPS halves at ef 10 (its table lookups cost more too). */
+ * the float graph's QPS at 100k rows (0.93x of it at 1M, docs/benchmarks.md run E);
+ * PQ's QPS halves at ef 10 (its table lookups cost more too). */
 size_t vs__quant_rescore_factor(int type) {
     switch (type) {
     case VS_QUANT_INT8: return 2;

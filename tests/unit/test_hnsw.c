@@ -560,13 +560,16 @@ TEST(hnsw, two_thread_build_recall) {
 
 /* ------------------------------------------------------------- growing -- */
 
-/* Grows g to hold `to` rows (room by prepare/commit, as the engine does under its lock)
- * and inserts them with `threads` threads. */
-static void grow_insert(vs__hnsw *g, const float *v, size_t to, int exact, uint32_t threads) {
+/* Grows g to hold `to` rows (room by prepare/commit; the commit under lk when given, as
+ * the engine does under its lock) and inserts them with `threads` threads. */
+static void grow_insert(vs__hnsw *g, const float *v, size_t to, int exact, uint32_t threads,
+                        pthread_rwlock_t *lk) {
     vs__hnsw_grow gr;
     vs__err e;
     ASSERT_OK(vs__hnsw_grow_prepare(g, to, exact, NULL, &gr, &e));
+    if (lk) pthread_rwlock_wrlock(lk);
     vs__hnsw_grow_commit(g, &gr);
+    if (lk) pthread_rwlock_unlock(lk);
     vs__hnsw_grow_release(&gr);
     ASSERT_MSG(vs__hnsw_reserved(g) >= to, "room for %zu rows, asked %zu", vs__hnsw_reserved(g), to);
     ASSERT_OK(vs__hnsw_insert(g, v, to, threads, &e));
@@ -588,12 +591,12 @@ TEST(hnsw, growing_graph_equals_bulk_build) {
     for (size_t i = 0; r < n; i++) {
         size_t to = r + steps[i % 7];
         if (to > n) to = n;
-        grow_insert(g, v, to, 0, 1);
+        grow_insert(g, v, to, 0, 1, NULL);
         r = to;
     }
     ASSERT(vs__hnsw_reserved(g) > n); /* grown past n: finish needs the exact size */
     ASSERT_RC(vs__hnsw_finish(g, &e), VS_EINVAL);
-    grow_insert(g, v, n, 1, 1);        /* gives back the room beyond n */
+    grow_insert(g, v, n, 1, 1, NULL);  /* gives back the room beyond n */
     ASSERT_EQ(vs__hnsw_reserved(g), n);
     ASSERT_OK(vs__hnsw_finish(g, &e));
     ASSERT_OK(vs__hnsw_validate(g, &e));
@@ -681,22 +684,10 @@ TEST(hnsw, growing_graph_searched_while_inserting) {
     /* two thirds a few rows at a time on one thread, the rest with two */
     for (size_t r = 0; r < 2 * sh.n / 3 && !atomic_load(&sh.bad);) {
         size_t to = r + 16 < sh.n ? r + 16 : sh.n;
-        vs__hnsw_grow gr;
-        ASSERT_OK(vs__hnsw_grow_prepare(sh.g, to, 0, NULL, &gr, &e));
-        pthread_rwlock_wrlock(&sh.lk);
-        vs__hnsw_grow_commit(sh.g, &gr);
-        pthread_rwlock_unlock(&sh.lk);
-        vs__hnsw_grow_release(&gr);
-        ASSERT_OK(vs__hnsw_insert(sh.g, v, to, 1, &e));
+        grow_insert(sh.g, v, to, 0, 1, &sh.lk);
         r = to;
     }
-    vs__hnsw_grow gr;
-    ASSERT_OK(vs__hnsw_grow_prepare(sh.g, sh.n, 1, NULL, &gr, &e));
-    pthread_rwlock_wrlock(&sh.lk);
-    vs__hnsw_grow_commit(sh.g, &gr);
-    pthread_rwlock_unlock(&sh.lk);
-    vs__hnsw_grow_release(&gr);
-    ASSERT_OK(vs__hnsw_insert(sh.g, v, sh.n, 2, &e));
+    grow_insert(sh.g, v, sh.n, 1, 2, &sh.lk);
     ASSERT_OK(vs__hnsw_finish(sh.g, &e)); /* the repair runs beside the searches too */
     atomic_store(&sh.done, 1);
     for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);

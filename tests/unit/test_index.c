@@ -34,6 +34,23 @@ static vs_store *open_db(const char *p) {
     return s;
 }
 
+/* Creates and opens collection "c" in s: one default field of DIM dimensions, an HNSW
+ * index (m, ef_construction, index_threshold) and quantization quant (VS_QUANT_NONE:
+ * none) with pq_m. */
+static vs_coll *hnsw_coll(vs_store *s, int metric, uint32_t m, uint32_t efc, uint32_t threshold,
+                          int quant, uint32_t pq_m) {
+    vs_schema *sc;
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, metric));
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, m, efc, threshold));
+    if (quant != VS_QUANT_NONE) ASSERT_OK(vs_schema_set_quantization(sc, NULL, quant, pq_m));
+    ASSERT_OK(vs_coll_create(s, "c", sc));
+    vs_schema_free(sc);
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    return c;
+}
+
 /* Clustered data: 40 centres, gaussian-ish noise. */
 static float *make_data(size_t n, unsigned seed) {
     float *v = malloc(n * DIM * sizeof(float));
@@ -99,14 +116,7 @@ static double recall(vs_coll *c, const float *qs, size_t nq, uint32_t ef) {
 
 static void run_metric(int metric) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, metric));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, metric, 12, 100, 1000, VS_QUANT_NONE, 0);
     float *v = make_data(NPTS, vt_seed());
     float *qs = make_data(50, vt_seed() + 1);
     load(c, v, 0, NPTS / 2);
@@ -195,14 +205,7 @@ TEST(index, hnsw_recall_dot) { run_metric(VS_METRIC_DOT); }
  * to the sealed segment at a flush, where it is completed and saved. */
 TEST(index, mutable_segment_graph_grows_and_is_handed_over) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_L2, 12, 100, 1000, VS_QUANT_NONE, 0);
     const size_t n = NPTS, extra = 300;
     float *v = make_data(n + extra, vt_seed());
     float *qs = make_data(50, vt_seed() + 1);
@@ -319,14 +322,7 @@ TEST(index, mutable_segment_graph_grows_in_the_background) {
     vs_store *s;
     char msg[256];
     ASSERT_OK(vs_store_open(vt_path("db"), &o, &s, msg, sizeof msg));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_COSINE));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 64, 500));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_COSINE, 8, 64, 500, VS_QUANT_NONE, 0);
     float *v = make_data(3000, vt_seed());
     for (size_t i = 0; i < 3000; i += 250) load(c, v, i, 250);
     ASSERT_OK(vs_coll_wait_indexed(c, 60000));
@@ -347,15 +343,7 @@ TEST(index, mutable_segment_graph_grows_in_the_background) {
  * try finishes the work. */
 TEST(index, mutable_graph_survives_allocation_failures) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 6, 32, 100));
-    ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_L2, 6, 32, 100, VS_QUANT_INT8, 0);
     const size_t n = 1500;
     float *v = make_data(n, vt_seed());
     load(c, v, 0, n);
@@ -406,14 +394,7 @@ TEST(index, mutable_graph_survives_allocation_failures) {
  * mutable segment and the graph is grown again, with the same recall. */
 TEST(index, mutable_graph_is_rebuilt_after_wal_replay) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_COSINE));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_COSINE, 12, 100, 1000, VS_QUANT_NONE, 0);
     const size_t n = 4000;
     float *v = make_data(n, vt_seed());
     float *qs = make_data(40, vt_seed() + 1);
@@ -478,15 +459,7 @@ static void assert_rescored_scores_exact(vs_coll *c, const float *q1, int metric
 static void run_quant(int metric, int quant, uint32_t pq_m, uint32_t dim, double max_loss) {
     g_dim = dim;
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, metric));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 12, 100, 1000));
-    ASSERT_OK(vs_schema_set_quantization(sc, NULL, quant, pq_m));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, metric, 12, 100, 1000, quant, pq_m);
     vs_coll_info info;
     ASSERT_OK(vs_coll_info_get(c, &info));
     ASSERT_EQ(info.fields[0].quant, quant);
@@ -595,14 +568,7 @@ TEST(index, quant_binary_recall_dot) { run_quant(VS_METRIC_DOT, VS_QUANT_BINARY,
 
 TEST(index, filtered_queries_stay_correct) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 0, 0, 100));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_L2, 0, 0, 100, VS_QUANT_NONE, 0);
     size_t n = 2000;
     float *v = make_data(n, 3);
     vs_id *ids = malloc(n * sizeof *ids);
@@ -639,14 +605,7 @@ TEST(index, filtered_queries_stay_correct) {
 
 TEST(index, damaged_index_file_is_rebuilt_and_reported) {
     vs_store *s = open_db(vt_path("db"));
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 40, 100));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
-    vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
+    vs_coll *c = hnsw_coll(s, VS_METRIC_L2, 8, 40, 100, VS_QUANT_NONE, 0);
     float *v = make_data(1000, 5);
     load(c, v, 0, 1000);
     ASSERT_OK(vs_coll_flush(c));
@@ -688,15 +647,7 @@ TEST(index, damaged_quantization_files_are_rebuilt_and_reported) {
             char name[32];
             snprintf(name, sizeof name, "db%d%d", fi, how);
             vs_store *s = open_db(vt_path(name));
-            vs_schema *sc;
-            ASSERT_OK(vs_schema_new(&sc));
-            ASSERT_OK(vs_schema_add_vector(sc, "", DIM, VS_METRIC_L2));
-            ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 8, 40, 100));
-            ASSERT_OK(vs_schema_set_quantization(sc, NULL, VS_QUANT_INT8, 0));
-            ASSERT_OK(vs_coll_create(s, "c", sc));
-            vs_schema_free(sc);
-            vs_coll *c;
-            ASSERT_OK(vs_coll_open(s, "c", &c));
+            vs_coll *c = hnsw_coll(s, VS_METRIC_L2, 8, 40, 100, VS_QUANT_INT8, 0);
             load(c, v, 0, 1000);
             ASSERT_OK(vs_coll_flush(c));
             ASSERT_OK(vs_coll_wait_indexed(c, -1));
