@@ -75,7 +75,8 @@ extern "C" {
     X(EUNSUPPORTED, -18, "not supported in this build")                          \
     X(ERANGE, -19, "value out of range")                                         \
     X(ENAME, -20, "invalid name")                                                \
-    X(EFORMAT, -21, "bad file format")
+    X(EFORMAT, -21, "bad file format")                                           \
+    X(ELIMIT, -22, "a resource limit was reached")
 
 enum vs_error {
 #define VS__ERR_ENUM(name, val, text) VS_##name = (val),
@@ -333,6 +334,19 @@ VS_API const float *vs_result_vector(const vs_result *r, size_t group, size_t ro
 VS_API int vs_result_next(const vs_result *r, vs_id *next);
 VS_API void vs_result_free(vs_result *r);
 
+/* The profile of a query run with VS_QUERY_PROFILE, in one of these formats; NULL if the
+ * query was not profiled (or memory ran out). The text belongs to the result.
+ *   JSON:   a stage tree shaped like Elasticsearch's profile output: {"type", "description",
+ *           "time_in_nanos", "count", "breakdown": {distances, visited, filter_evals,
+ *           candidates, rescored, bytes_allocated}, "children": [...]}
+ *   FOLDED: "query;segment 0 hnsw;search 812" lines (self time in µs) for flamegraph.pl
+ *           and speedscope
+ *   SVG:    a self-contained flame graph
+ *   TEXT:   an indented plan with actual times, like PostgreSQL's EXPLAIN ANALYZE */
+enum { VS_PROFILE_JSON = 0, VS_PROFILE_FOLDED = 1, VS_PROFILE_SVG = 2, VS_PROFILE_TEXT = 3,
+       VS_PROFILE_NFORMATS = 4 };
+VS_API const char *vs_result_profile(vs_result *r, int format);
+
 enum vs_with {
     VS_WITH_PAYLOAD = 1,
     VS_WITH_VECTOR = 2
@@ -341,16 +355,17 @@ enum vs_with {
 /* Gets points by id, in the order asked; missing ids are skipped. */
 VS_API int vs_get(vs_coll *c, const vs_id *ids, size_t n, int with, vs_result **out);
 
-/* Counts live points, optionally matching a filter (JSON, see vs_query). */
-VS_API int vs_count(vs_coll *c, const char *filter_json, uint64_t *count);
+/* Counts live points, optionally matching a filter (JSON or text syntax, see vs_query). */
+VS_API int vs_count(vs_coll *c, const char *filter, uint64_t *count);
 
 /* Pages through all points in id order (numeric ids ascending, then string ids in byte
  * order). offset NULL starts at the beginning; the page holds the points with id >=
  * offset. Stable under concurrent writes: a point present throughout is seen once. */
-VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char *filter_json,
+VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char *filter,
                      int with, vs_result **out);
 
 #define VS_QUERY_EXACT 1u   /* force exact search even when an index exists */
+#define VS_QUERY_PROFILE 8u /* record a profile of the query's stages (vs_result_profile) */
 /* Quantized fields (vs_schema_set_quantization): by default the graph is walked over the
  * codes and the best candidates are rescored with the original vectors. */
 #define VS_QUERY_NO_RESCORE 2u   /* return the codes' approximate scores, no rescoring */
@@ -370,7 +385,7 @@ typedef struct vs_query {
     uint32_t dim;           /* dimension of each query vector */
     uint32_t k;             /* 1..VS_K_MAX, default 10 */
     uint32_t offset;        /* skip the first offset hits (pagination) */
-    const char *filter;     /* NULL, or a filter in Qdrant's JSON structure */
+    const char *filter;     /* NULL, or a filter: Qdrant JSON or the text syntax */
     int with;               /* VS_WITH_* bits; default VS_WITH_PAYLOAD */
     int has_threshold;      /* when set, drop hits worse than score_threshold */
     float score_threshold;
@@ -383,12 +398,16 @@ VS_API void vs_query_init(vs_query *q);
 
 /* Top-k nearest points to each query vector. Scores are the metric's natural value:
  * l2 → Euclidean distance (ascending), cosine and dot → similarity (descending).
- * Filter: Qdrant's JSON filter structure (see docs/filters.md for the full reference):
- *   {"must":[C…], "should":[C…], "must_not":[C…]}   all / at least one / none
- *   C = {"key":"a.b", "match":{"value":V} | {"any":[V…]} | {"except":[V…]}}
- *     | {"key":"a", "range":{"gt"|"gte"|"lt"|"lte":N, …}}
- *     | {"has_id":[id…]} | {"is_empty":{"key":K}} | {"is_null":{"key":K}}
- *     | a nested filter object. */
+ * Filter (docs/filters.md is the full reference): Qdrant's JSON filter structure
+ *   {"must":[C…], "should":[C…], "must_not":[C…], "min_should":{…}}
+ *   C = {"key":"a[].b", "match":{"value"|"any"|"except"|"contains_all"|"text"|"regex":…}}
+ *     | {"key":K, "range":{"gt"|"gte"|"lt"|"lte": number or datetime, …}}
+ *     | {"key":K, "values_count":{…}} | {"has_id":[id…]} | {"is_empty":{"key":K}}
+ *     | {"is_null":{"key":K}} | {"nested":{"key":K,"filter":F}} | a filter object
+ *   or, when the text does not start with '{', the text syntax:
+ *     "price < 10 AND tags ANY IN ('a','b') AND $.meta.lang MATCHES '^en'".
+ * A bad filter is VS_EFILTER (with the place and byte offset) before anything runs; a
+ * regex that hits its match limits during the query is VS_ELIMIT. */
 VS_API int vs_query_run(vs_coll *c, const vs_query *q, vs_result **out);
 
 /* ------------------------------------------------------ snapshots --------- */

@@ -1,58 +1,75 @@
 /*
  * filter.h — payload filters: parse once, evaluate per point.
  *
- * Filters use Qdrant's JSON structure so that Qdrant clients' filters work unchanged.
- * This module is the basic subset of the core issue; the filtering issue extends it
- * (JSON paths with arrays, regex, datetimes, payload indexes) behind the same interface.
+ * Filters use Qdrant's JSON filter structure, so Qdrant clients' filters work unchanged,
+ * with VecStore's extensions (marked "ext."). The text syntax of filter_text.h
+ * translates to this same language; vs__filter_parse_any picks the syntax by the first
+ * character ('{' = JSON).
  *
- *   filter    := { "must": [cond…] | cond, "should": [cond…] | cond,
- *                  "must_not": [cond…] | cond, "min_should": {...} (later) }
- *                 every clause optional; an empty filter {} matches everything.
- *                 must = all match; should = at least one matches (if present);
- *                 must_not = none matches.
- *   cond      := filter                                  (nesting)
- *              | { "key": PATH, "match": { "value": V } }  V string | integer | bool;
- *                 an array payload value matches if any element equals V
- *              | { "key": PATH, "match": { "any": [V…] } }    value in set
- *              | { "key": PATH, "match": { "except": [V…] } } value not in set
- *              | { "key": PATH, "range": { "gt"|"gte"|"lt"|"lte": number, … } }
- *                 numeric values only (an array matches if any element is in range)
- *              | { "has_id": [id…] }                      ids: unsigned ints or strings
- *              | { "is_empty": { "key": PATH } }          missing, null or []
- *              | { "is_null": { "key": PATH } }           present and null
- *   PATH      := dotted keys into nested objects: "a.b.c"
+ *   filter  := { "must": C, "should": C, "must_not": C,
+ *                "min_should": { "conditions": C, "min_count": N } }
+ *              C is one condition or an array of them; every clause is optional and
+ *              null means absent; an empty filter {} matches everything. must: all
+ *              match; should: at least one (when present, even as []); must_not: none;
+ *              min_should: at least N of its conditions. Clauses combine with AND.
+ *   cond    := filter                                       (nesting)
+ *            | field
+ *            | { "has_id": [id…] }          ids: unsigned integers (exact to 2^64-1) or
+ *                                           strings of 1..VS_ID_STR_MAX bytes
+ *            | { "is_empty": { "key": PATH } }   the field has no values
+ *            | { "is_null": { "key": PATH } }    the field is present and null
+ *            | { "nested": { "key": PATH, "filter": filter } }
+ *                 some object in the array at PATH satisfies the whole filter (keys in it
+ *                 are relative to that object); has_id is not allowed inside
+ *   field   := { "key": PATH, OP [, "quantifier": "any" | "all"] }      (quantifier: ext.)
+ *   OP      := "match": { "value": V }          a value equals V
+ *            | "match": { "any": [V…] }         a value is in the set ([] matches nothing)
+ *            | "match": { "except": [V…] }      a value is a scalar outside the set
+ *            | "match": { "contains_all": [V…] } (ext.) every listed value is among the
+ *                                               field's values (no quantifier)
+ *            | "match": { "text": S }           full text: every word of S is a word of
+ *                                               the value (words: runs of ASCII letters
+ *                                               and digits or non-ASCII bytes, ASCII
+ *                                               case-folded; at most 64 words)
+ *            | "match": { "regex": S }          (ext.) PCRE2 pattern found in a string
+ *                                               value (query/regex.h: cached, JIT, limits)
+ *            | "range": { "gt"|"gte"|"lt"|"lte": B, … }
+ *                 all bounds numbers: numeric values; all bounds strings: datetimes
+ *                 (query/datetime.h) compared as UTC instants against string values that
+ *                 parse as datetimes; null bounds are absent; none: any number/datetime
+ *            | "values_count": { "gt"|"gte"|"lt"|"lte": n, … }   the number of values
+ *   V       := string | integral number | bool
+ *   PATH    := [ "$." ] comp { "." comp | "[" digits "]" | "[]" }     (ext.: [ ], $, "")
+ *              comp: bytes other than . [ ] " | '"' bytes other than '"' '"'
+ *              a.b.c   member of member; a[2].b   third element's b; a[].b  b of every
+ *              element; "a.b"  a key with a dot in it.
  *
- * Numbers compare as doubles: 1 == 1.0. Strings compare bytewise. Types never mix
- * ("1" != 1, true != 1).
+ * The values of a field: walk PATH from the payload object (a key through a non-object,
+ * an index through a non-array: nothing); what the walk reaches are its terminal values.
+ * A terminal array contributes its elements (one level: [[1]] holds the value [1]), a
+ * terminal null nothing, anything else itself. With "any" (the default) a field
+ * condition holds iff some value satisfies OP; with "all" iff there is at least one value
+ * and every value does (a null element satisfies nothing). Hence a condition on a
+ * missing key is false (except is_empty), and so is except on []. As in Qdrant: is_null
+ * holds iff a terminal value is null; is_empty iff every terminal value is null or []
+ * (or there is none) — [null] is not empty; values_count counts the values ([null]: 1).
  *
- * Values of a field (sharpened by the implementation, checked by tests/unit/test_filter.c):
- *   - A field is the set of its values: missing, null and [] are the empty set; an array
- *     gives its elements (one level: [[1]] holds the value [1], not 1); anything else is
- *     itself. match/any/except/range hold iff some value satisfies them, so a condition
- *     on a missing key is false (except is_empty), and so is "except" on [].
- *   - except: some value is a string, number or bool outside the set.
- *   - A path walks objects only; through a non-object (or an array) the field is missing.
- *     '[', ']' and '"' in a key are reserved for the array/quoted path syntax to come.
- *   - match.value must be a string, a bool or an integral number (Qdrant has no float
- *     equality); any/except lists may mix those types; [] in any matches nothing.
- *   - range bounds are finite numbers; a null bound is absent; no bounds: any number.
- *   - has_id ids are integers 0..2^53-1 (cJSON yields doubles, which are exact only that
- *     far; larger ids are refused, never rounded) or strings of 1..VS_ID_STR_MAX bytes.
- *   - A clause that is null is absent (Qdrant clients send nulls). "should" present,
- *     even as [], requires at least one match — Qdrant's rule. "min_should" is refused.
- *   - Objects may not repeat a key.
+ * Comparisons: numbers compare by value (1 == 1.0), integers exactly over the whole
+ * 64-bit range (compared as long double, which holds them exactly), others as doubles.
+ * Strings compare bytewise after decoding escapes. Types never mix ("1" != 1,
+ * true != 1). Datetimes: "2024-01-01T02:00:00+02:00" equals "2024-01-01T00:00:00Z".
  *
- * The text must be strict RFC 8259 JSON in UTF-8 without "\u0000" (which would cut a
- * string short in cJSON); text that is empty or only whitespace means no filter. Unknown
- * keys/operators, wrong types and malformed JSON are rejected at parse time with
- * VS_EFILTER and a message that names the offending element by its path within the
- * filter (e.g. "must[1].range.gte: expected a number, got a string"; bad JSON: "invalid
- * JSON at byte 17: expected ',' or '}'"). Running out of memory is VS_ENOMEM, also
- * inside cJSON.
+ * Text rules: strict RFC 8259 JSON in UTF-8 without "\u0000"; empty, whitespace-only or
+ * "null" text means no filter. Objects may not repeat a key or carry unknown keys.
+ * Errors are VS_EFILTER with the place inside the filter and the byte offset, e.g.
+ * "must[1].range.gte: expected a number or a datetime string, got true (at byte 41)";
+ * bad JSON: "invalid JSON at byte 17: expected ',' or '}'"; bad regex and datetime
+ * messages name the offset inside the string. VS_ENOMEM when memory runs out.
+ * Nesting: at most 32 levels of filters (the root is level 1; nested counts).
  *
- * Ownership: vs__filter_parse returns a tree owned by the caller (vs__filter_free).
- * A parsed filter is immutable and may be evaluated from many threads at once.
- * All memory goes through util/alloc.h.
+ * Ownership: vs__filter_parse returns a tree owned by the caller (vs__filter_free). A
+ * parsed filter is immutable and may be evaluated from many threads at once, each with
+ * its own vs__filter_ctx.
  */
 #ifndef VS_QUERY_FILTER_H
 #define VS_QUERY_FILTER_H
@@ -63,21 +80,39 @@
 #include "util/err.h"
 #include "vecstore.h"
 
-struct cJSON;
 typedef struct vs__filter vs__filter;
+struct vs__regex_scratch;
 
-/* json: len bytes (not necessarily NUL-terminated). NULL/empty/"null" → *out = NULL
- * (no filter), VS_OK. Depth is limited to 32 levels of nesting, the root filter being
- * level 1 (VS_EFILTER beyond). Errors: VS_EFILTER (message as above), VS_ENOMEM. */
+#define VS__FILTER_DEPTH_MAX 32
+
+/* JSON filter text json[0..len) (not necessarily NUL-terminated). NULL/empty/"null" →
+ * *out = NULL (no filter), VS_OK. Errors: VS_EFILTER, VS_ENOMEM. */
 int vs__filter_parse(const char *json, size_t len, vs__filter **out, vs__err *e);
+/* JSON when the first non-blank character is '{' (or the text is empty or "null"), the
+ * text syntax of filter_text.h otherwise. */
+int vs__filter_parse_any(const char *text, size_t len, vs__filter **out, vs__err *e);
 void vs__filter_free(vs__filter *f);
 
-/* 1 if the point matches, 0 if not. f NULL (no filter) matches everything. payload: the
- * parsed payload object (may be NULL = empty payload). id: the point's id (for has_id;
- * NULL = matches no has_id). Reads only; no allocation. */
-int vs__filter_match(const vs__filter *f, const struct cJSON *payload, const vs_id *id);
-
-/* 1 if the filter needs the payload at all (has_id-only filters do not). */
+/* 1 if the filter reads payloads at all (has_id-only filters do not). */
 int vs__filter_needs_payload(const vs__filter *f);
+
+/* Per-thread evaluation state: scratch for decoded strings and regex matching, and the
+ * number of evaluations (for the profiler). Zero-initialise or call _init. */
+typedef struct vs__filter_ctx {
+    char *buf;
+    size_t cap;
+    struct vs__regex_scratch *rx;
+    uint64_t evals;
+} vs__filter_ctx;
+
+void vs__filter_ctx_init(vs__filter_ctx *cx);
+void vs__filter_ctx_release(vs__filter_ctx *cx);
+
+/* 1 if the point matches, 0 if not, or a negative code (VS_ELIMIT when a regex hits its
+ * limits, VS_ENOMEM) with the message in e. f NULL matches everything. payload: the
+ * point's JSON object text (len 0 or NULL = no payload); id: the point's id (NULL matches
+ * no has_id). */
+int vs__filter_eval(const vs__filter *f, vs__filter_ctx *cx, const char *payload, size_t len,
+                    const vs_id *id, vs__err *e);
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "query/result.h"
 
+#include "query/profile.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -25,6 +27,8 @@ struct vs_result {
     uint32_t voff[VS_FIELDS_MAX];
     int has_next;
     vs_id next;
+    struct vs__prof *prof;          /* VS_QUERY_PROFILE: the query's stage tree */
+    char *prof_text[VS_PROFILE_NFORMATS]; /* exports, made on first request */
 };
 
 int vs__result_new(uint32_t nfields, const uint32_t *dims, vs_result **out) {
@@ -108,6 +112,8 @@ void vs_result_free(vs_result *r) {
         vs__free(r->rows[i].vecs);
     }
     vs__free((void *)r->next.str);
+    vs__prof_free(r->prof);
+    for (int f = 0; f < VS_PROFILE_NFORMATS; f++) vs__free(r->prof_text[f]);
     vs__free(r->rows);
     vs__free(r->gstart);
     vs__free(r);
@@ -155,4 +161,22 @@ int vs_result_next(const vs_result *r, vs_id *next) {
     if (!r || !r->has_next) return 0;
     if (next) *next = r->next;
     return 1;
+}
+
+void vs__result_set_profile(vs_result *r, struct vs__prof *p) {
+    vs__prof_free(r->prof);
+    r->prof = p;
+}
+
+const char *vs_result_profile(vs_result *r, int format) {
+    if (!r || !r->prof || format < 0 || format >= VS_PROFILE_NFORMATS) return NULL;
+    if (!r->prof_text[format]) {
+        switch (format) {
+        case VS_PROFILE_JSON: r->prof_text[format] = vs__prof_json(r->prof); break;
+        case VS_PROFILE_FOLDED: r->prof_text[format] = vs__prof_folded(r->prof); break;
+        case VS_PROFILE_SVG: r->prof_text[format] = vs__prof_svg(r->prof); break;
+        default: r->prof_text[format] = vs__prof_text(r->prof); break;
+        }
+    }
+    return r->prof_text[format];
 }

@@ -17,5 +17,8 @@ int vs__result_group(vs_result *r);
 int vs__result_add(vs_result *r, const vs__rowid *id, float score, const char *payload,
                    size_t plen, const float *const *vecs);
 int vs__result_set_next(vs_result *r, const vs__rowid *id);
+/* Hands the query's profile to the result (which frees it). */
+struct vs__prof;
+void vs__result_set_profile(vs_result *r, struct vs__prof *p);
 
 #endif

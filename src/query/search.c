@@ -3,14 +3,15 @@
  */
 #include "query/search.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "index/hnsw.h"
 #include "index/index.h"
 #include "query/filter.h"
+#include "query/profile.h"
 #include "query/result.h"
 #include "query/topk.h"
 #include "simd/distance.h"
@@ -39,7 +40,8 @@ static int is_finite_vec(const float *v, size_t n) {
 
 /* Bitmap of rows allowed by tombstones and filter; NULL filter → tombstones only
  * (the scan then reads seg->del directly, no bitmap is built). */
-static int allowed_rows(const vs__segment *s, const vs__filter *f, uint64_t **out, vs__err *e) {
+static int allowed_rows(const vs__segment *s, const vs__filter *f, vs__filter_ctx *fx,
+                        uint64_t **out, vs__err *e) {
     *out = NULL;
     if (!f) return VS_OK;
     size_t nw = (s->rows + 63) / 64;
@@ -48,19 +50,15 @@ static int allowed_rows(const vs__segment *s, const vs__filter *f, uint64_t **ou
     int needs = vs__filter_needs_payload(f);
     for (size_t r = 0; r < s->rows; r++) {
         if (vs__seg_deleted(s, r)) continue;
-        cJSON *p = NULL;
-        if (needs) {
-            size_t len;
-            const char *txt = vs__seg_payload(s, r, &len);
-            p = cJSON_ParseWithLength(txt, len);
-            if (!p) {
-                vs__free(bits);
-                return vs__errf(e, VS_ENOMEM, "out of memory evaluating a filter");
-            }
-        }
+        size_t len = 0;
+        const char *txt = needs ? vs__seg_payload(s, r, &len) : NULL;
         vs_id id = {s->ids[r].kind, s->ids[r].num, s->ids[r].str, s->ids[r].len};
-        if (vs__filter_match(f, p, &id)) bits[r >> 6] |= 1ull << (r & 63);
-        cJSON_Delete(p);
+        int m = vs__filter_eval(f, fx, txt, len, &id, e);
+        if (m < 0) {
+            vs__free(bits);
+            return m;
+        }
+        if (m) bits[r >> 6] |= 1ull << (r & 63);
     }
     *out = bits;
     return VS_OK;
@@ -97,7 +95,7 @@ static int result_for(vs__coll *c, vs_result **out, vs__err *e) {
 static int parse_filter(const char *json, vs__filter **f, vs__err *e) {
     *f = NULL;
     if (!json) return VS_OK;
-    return vs__filter_parse(json, strlen(json), f, e);
+    return vs__filter_parse_any(json, strlen(json), f, e);
 }
 
 int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
@@ -120,7 +118,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     if (q->ef > VS_HNSW_EF_MAX)
         return vs__errf(e, VS_ERANGE, "ef %u is out of range %d..%d", q->ef, VS_HNSW_EF_MIN,
                         VS_HNSW_EF_MAX);
-    if (q->flags & ~(VS_QUERY_EXACT | VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT))
+    if (q->flags & ~(VS_QUERY_EXACT | VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT | VS_QUERY_PROFILE))
         return vs__errf(e, VS_EINVAL, "unknown query flags 0x%x", q->flags);
     if (q->oversampling != 0 && !(q->oversampling >= VS_OVERSAMPLING_MIN &&
                                   q->oversampling <= VS_OVERSAMPLING_MAX))
@@ -135,9 +133,20 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
             return vs__errf(e, VS_EVALUE, "query %zu holds NaN or infinity", i);
     int kind = fld->metric == VS_METRIC_L2 ? VS__SCORE_NEGL2 : VS__SCORE_DOT;
     const vs__dist_ops *d = vs__dist();
+    /* The profile (off: NULL, and every vs__prof_* call below returns at once). */
+    vs__prof *prof = NULL;
+    if ((q->flags & VS_QUERY_PROFILE) && !(prof = vs__prof_new()))
+        return vs__errf(e, VS_ENOMEM, "out of memory for the query profile");
     vs__filter *flt = NULL;
+    uint32_t ps = vs__prof_enter(prof, "parse filter", NULL);
     int rc = parse_filter(q->filter, &flt, e);
-    if (rc) return rc;
+    vs__prof_exit(prof, ps);
+    if (rc) {
+        vs__prof_free(prof);
+        return rc;
+    }
+    vs__filter_ctx fx;
+    vs__filter_ctx_init(&fx);
     size_t K = (size_t)q->k + q->offset;
     float *qs = NULL;
     vs__topk *tops = NULL;
@@ -152,6 +161,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
                : (q->flags & VS_QUERY_NO_RESCORE) ? VS__QUANT_NO_RESCORE
                                                   : VS__QUANT_USE;
     cx.oversampling = q->oversampling;
+    ps = vs__prof_enter(prof, "prepare", NULL);
     qs = vs__aligned_alloc(64, nq * dim * sizeof(float));
     tops = vs__calloc(nq, sizeof *tops);
     if (!qs || !tops) goto oom;
@@ -185,11 +195,21 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
         tops[i].floor = -INFINITY;
     }
     nseg = seg_list(c, segs);
+    vs__prof_exit(prof, ps);
     for (size_t si = 0; si < nseg && !rc; si++) {
         vs__segment *s = segs[si];
         if (s->rows == 0 || s->rows == s->ndeleted) continue;
+        uint32_t psg = 0, pst;
+        if (prof) {
+            char lab[48];
+            snprintf(lab, sizeof lab, "%zu%s (%zu rows)", si, si + 1 == nseg ? " mutable" : "",
+                     s->rows - s->ndeleted);
+            psg = vs__prof_enter(prof, "segment", lab);
+        }
         /* ---- stage 2 ---- */
-        if ((rc = allowed_rows(s, flt, &allow[si], e))) break;
+        pst = flt ? vs__prof_enter(prof, "filter", NULL) : 0;
+        uint64_t ev0 = fx.evals;
+        if ((rc = allowed_rows(s, flt, &fx, &allow[si], e))) break;
         /* ---- stages 3+4: the segment's index scores into the top-k heaps ---- */
         size_t allowed = SIZE_MAX;
         if (allow[si]) {
@@ -197,8 +217,13 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
             for (size_t w = 0; w < (s->rows + 63) / 64; w++)
                 allowed += (size_t)__builtin_popcountll(allow[si][w]);
         }
+        vs__prof_add(prof, pst, VS__PC_FILTER_EVALS, fx.evals - ev0);
+        vs__prof_add(prof, pst, VS__PC_CANDIDATES, allowed);
+        vs__prof_exit(prof, pst);
         const vs__index_ops *ix =
             vs__index_for(s, (uint32_t)fi, (q->flags & VS_QUERY_EXACT) != 0, allowed);
+        pst = vs__prof_enter(prof, ix->name, NULL);
+        vs__search_stats st0 = cx.st;
         if (ix == &vs__index_flat && nq >= VS_GEMM_MIN_QUERIES) {
             rc = ix->search_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops,
                                   &cx, e);
@@ -207,8 +232,14 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
                 rc = ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si],
                                 &tops[i], &cx, e);
         }
+        vs__prof_add(prof, pst, VS__PC_DISTANCES, cx.st.distances - st0.distances);
+        vs__prof_add(prof, pst, VS__PC_VISITED, cx.st.visited - st0.visited);
+        vs__prof_add(prof, pst, VS__PC_RESCORED, cx.st.rescored - st0.rescored);
+        vs__prof_exit(prof, pst);
+        vs__prof_exit(prof, psg);
     }
     /* ---- stage 5 ---- */
+    ps = vs__prof_enter(prof, "merge and fetch", NULL);
     if (!rc && (rc = result_for(c, &res, e)) == VS_OK) {
         for (size_t i = 0; i < nq && !rc; i++) {
             vs__topk *t = &tops[i];
@@ -231,6 +262,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
         }
     }
     pthread_rwlock_unlock(&c->lock);
+    vs__prof_exit(prof, ps);
     goto done;
 oom:
     rc = vs__errf(e, VS_ENOMEM, "out of memory for a query of %zu vectors, k=%u", nq, q->k);
@@ -243,10 +275,18 @@ done:
     vs__free(tops);
     vs__aligned_free(qs);
     vs__filter_free(flt);
+    vs__filter_ctx_release(&fx);
     vs__search_ctx_release(&cx);
     if (rc) {
+        vs__prof_free(prof);
         vs_result_free(res);
         return rc;
+    }
+    if (prof) {
+        for (size_t g = 0; g < vs_result_groups(res); g++)
+            vs__prof_add(prof, 0, VS__PC_CANDIDATES, vs_result_rows(res, g));
+        vs__prof_finish(prof);
+        vs__result_set_profile(res, prof);
     }
     *out = res;
     return VS_OK;
@@ -287,6 +327,8 @@ int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
     vs__filter *f;
     int rc = parse_filter(filter, &f, e);
     if (rc) return rc;
+    vs__filter_ctx fx;
+    vs__filter_ctx_init(&fx);
     pthread_rwlock_rdlock(&c->lock);
     if (!f) {
         *count = c->map.count;
@@ -297,7 +339,7 @@ int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
         uint64_t total = 0;
         for (size_t i = 0; i < n && !rc; i++) {
             uint64_t *bits;
-            if ((rc = allowed_rows(segs[i], f, &bits, e))) break;
+            if ((rc = allowed_rows(segs[i], f, &fx, &bits, e))) break;
             for (size_t w = 0; w < (segs[i]->rows + 63) / 64; w++)
                 total += (uint64_t)__builtin_popcountll(bits[w]);
             vs__free(bits);
@@ -307,6 +349,7 @@ int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
     }
     pthread_rwlock_unlock(&c->lock);
     vs__filter_free(f);
+    vs__filter_ctx_release(&fx);
     return rc;
 }
 
@@ -388,6 +431,8 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
     vs__filter *f;
     int rc = parse_filter(filter, &f, e);
     if (rc) return rc;
+    vs__filter_ctx fx;
+    vs__filter_ctx_init(&fx);
     vs_result *res = NULL;
     sref *h = NULL;
     vs__segment **segs = NULL;
@@ -419,18 +464,15 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
         for (size_t i = 0; i < k; i++) {
             const vs__segment *s = segs[h[i].slot];
             if (f) {
-                cJSON *p = NULL;
-                if (vs__filter_needs_payload(f)) {
-                    size_t len;
-                    const char *txt = vs__seg_payload(s, h[i].row, &len);
-                    if (!(p = cJSON_ParseWithLength(txt, len))) {
-                        rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
-                        break;
-                    }
-                }
+                size_t len = 0;
+                const char *txt =
+                    vs__filter_needs_payload(f) ? vs__seg_payload(s, h[i].row, &len) : NULL;
                 vs_id id = {h[i].id->kind, h[i].id->num, h[i].id->str, h[i].id->len};
-                int m = vs__filter_match(f, p, &id);
-                cJSON_Delete(p);
+                int m = vs__filter_eval(f, &fx, txt, len, &id, e);
+                if (m < 0) {
+                    rc = m;
+                    break;
+                }
                 if (!m) continue;
             }
             if (got == limit) {
@@ -456,6 +498,7 @@ done_nolock:
     vs__free(h);
     vs__free(segs);
     vs__filter_free(f);
+    vs__filter_ctx_release(&fx);
     if (rc) {
         vs_result_free(res);
         return rc;

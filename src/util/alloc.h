@@ -29,6 +29,10 @@ void *vs__memdup(const void *p, size_t n);
 /* Overflow-checked n*size; returns 0 and sets *out, or -1 on overflow. */
 int vs__mul_ok(size_t n, size_t size, size_t *out);
 
+/* Bytes requested by the calling thread so far (malloc, calloc, realloc's new size,
+ * aligned): the profiler subtracts two readings to get a stage's allocations. */
+uint64_t vs__alloc_thread_bytes(void);
+
 /* Testing hooks. */
 int64_t vs__alloc_live(void);           /* allocations not yet freed */
 void vs__alloc_fail_after(int64_t n);   /* the n-th allocation from now fails (n>=1); 0 = never */

@@ -700,6 +700,34 @@ TEST(cli, filters_count_and_query) {
     ASSERT_CONTAINS(r->out, "id");
     ASSERT_CONTAINS(r->out, "\"doc-3\"");
     ASSERT(!strstr(r->out, "\"color\":\"red\",\"n\":1"));
+    /* --where: the text syntax reaches the same filter */
+    r = RUN("count", s, "c", "--where", "color = 'red'");
+    OK(r);
+    ASSERT_STREQ(r->out, "2\n");
+    r = RUN("count", s, "c", "--where", "color = 'red' AND n >= 2");
+    OK(r);
+    cli_out *r2 = RUN("count", s, "c", "--filter",
+                      "{\"must\": [{\"key\": \"color\", \"match\": {\"value\": \"red\"}},"
+                      "{\"key\": \"n\", \"range\": {\"gte\": 2}}]}");
+    OK(r2);
+    ASSERT_STREQ(r->out, r2->out);
+    r = RUN("query", s, "c", "--vector", "[0, 1, 0]", "-k", "10", "--where", "NOT color = 'red'");
+    OK(r);
+    j = jparse(r->out);
+    ASSERT_EQ(cJSON_GetArraySize(j), 2);
+    cJSON_Delete(j);
+    r = RUN("scroll", s, "c", "--where", "color IN ('red', 'blue') OR n > 100");
+    OK(r);
+    /* errors: the position in the text; both options; JSON given to --where */
+    r = RUN("count", s, "c", "--where", "color = ");
+    EXPECT_STATUS(r, 1);
+    ASSERT_CONTAINS(r->err, "at byte 8");
+    r = RUN("count", s, "c", "--where", "color = 'red'", "--filter", "{}");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "cannot be combined");
+    r = RUN("count", s, "c", "--where", " {\"must\": []}");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "use --filter for JSON");
 }
 
 TEST(cli, delete_and_payload_edits) {

@@ -291,9 +291,20 @@ int cli_check_json(const char *opt, const char *text, int want_object) {
     return CLI_OK;
 }
 
+/* --filter JSON (checked here, so a typo is a usage error) or --where TEXT (the text
+ * syntax, which the library parses and reports with the byte position). */
 int cli_opt_filter(const cli_args *a, const char **filter) {
-    *filter = cli_opt(a, "filter");
-    return *filter ? cli_check_json("filter", *filter, 1) : CLI_OK;
+    const char *json = cli_opt(a, "filter"), *where = cli_opt(a, "where");
+    if (json && where) return cli_usage("--filter and --where cannot be combined");
+    *filter = json ? json : where;
+    if (where) {
+        const char *p = where;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        if (!*p) return cli_usage("--where: empty filter");
+        if (*p == '{') return cli_usage("--where takes the text syntax; use --filter for JSON");
+        return CLI_OK;
+    }
+    return json ? cli_check_json("filter", json, 1) : CLI_OK;
 }
 
 int cli_parse_vector(const char *opt, const char *text, float **v, uint32_t *dim) {

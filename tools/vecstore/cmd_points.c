@@ -124,14 +124,16 @@ done:
 /* ------------------------------------------------------------ count ----- */
 
 static const char count_help[] =
-    "usage: vecstore count STORE COLL [--filter JSON] [--format table|json|jsonl|csv]\n"
+    "usage: vecstore count STORE COLL [--filter JSON | --where TEXT]\n"
+    "                      [--format table|json|jsonl|csv]\n"
     "\n"
-    "Prints the number of live points, or of those matching the filter (Qdrant's JSON\n"
-    "filter structure, e.g. '{\"must\":[{\"key\":\"color\",\"match\":{\"value\":\"red\"}}]}').\n"
+    "Prints the number of live points, or of those matching the filter: --filter takes\n"
+    "Qdrant's JSON filter structure, e.g. '{\"must\":[{\"key\":\"color\",\"match\":{\"value\":\"red\"}}]}',\n"
+    "--where the text syntax, e.g. \"color = 'red' AND price < 10\" (docs/filters.md).\n"
     "table (the default) prints the bare number; json prints {\"count\": N}.\n"
     "Opens the store read-only.\n";
 
-static const cli_optspec count_opts[] = {{"filter", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
+static const cli_optspec count_opts[] = {{"filter", 0, OPT_VALUE}, {"where", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
                                          {"read-only", 0, OPT_FLAG}, {NULL, 0, 0}};
 
 int cmd_count(int argc, char **argv) {
@@ -169,7 +171,7 @@ done:
 
 static const char scroll_help[] =
     "usage: vecstore scroll STORE COLL [--limit N] [--offset ID] [--str] [--all]\n"
-    "                       [--filter JSON] [--with-vector] [--no-payload]\n"
+    "                       [--filter JSON | --where TEXT] [--with-vector] [--no-payload]\n"
     "                       [--format json|jsonl|table|csv]\n"
     "\n"
     "Pages through the points in id order (numeric ids ascending, then string ids in\n"
@@ -179,7 +181,8 @@ static const char scroll_help[] =
     "  --offset ID    start at this id (the next_page_offset of the previous page);\n"
     "                 --str reads it as a string id\n"
     "  --all          keep paging until the end (streams the whole collection)\n"
-    "  --filter JSON  only points matching the filter\n"
+    "  --filter JSON  only points matching the filter (Qdrant's JSON structure)\n"
+    "  --where TEXT   the same in the text syntax: \"tags ANY IN ('a','b') AND n >= 2\"\n"
     "\n"
     "json (the default) prints {\"points\": [...], \"next_page_offset\": ID or null};\n"
     "table prints the points and a last line \"next_page_offset: ID\"; jsonl and csv print\n"
@@ -188,7 +191,7 @@ static const char scroll_help[] =
 
 static const cli_optspec scroll_opts[] = {
     {"limit", 'n', OPT_VALUE},   {"offset", 0, OPT_VALUE},     {"str", 0, OPT_FLAG},
-    {"all", 0, OPT_FLAG},        {"filter", 0, OPT_VALUE},     {"with-vector", 0, OPT_FLAG},
+    {"all", 0, OPT_FLAG},        {"filter", 0, OPT_VALUE}, {"where", 0, OPT_VALUE},     {"with-vector", 0, OPT_FLAG},
     {"with-payload", 0, OPT_FLAG}, {"no-payload", 0, OPT_FLAG}, {"format", 0, OPT_VALUE},
     {"read-only", 0, OPT_FLAG},  {NULL, 0, 0}};
 

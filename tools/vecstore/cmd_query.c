@@ -13,6 +13,7 @@
  * are the metric's natural value (l2: distance, ascending; cosine/dot: similarity,
  * descending) printed with %.9g.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@
 
 static const char query_help[] =
     "usage: vecstore query STORE COLL (--vector '[...]' | --queries FILE) [-k K]\n"
-    "                     [--filter JSON] [--field NAME] [--exact] [--with-vector]\n"
+    "                     [--filter JSON | --where TEXT] [--field NAME] [--exact]\n"
+    "                     [--with-vector] [--profile FILE] [--analyze]\n"
     "                     [--with-payload | --no-payload] [--offset N]\n"
     "                     [--score-threshold X] [--batch N] [--ef N]\n"
     "                     [--oversampling X] [--no-rescore] [--ignore-quantization]\n"
@@ -39,7 +41,13 @@ static const char query_help[] =
     "                      columns as import); --type overrides the extension\n"
     "  -k, --k K           neighbours per query, 1..100000 (default 10)\n"
     "  --filter JSON       only points whose payload matches (Qdrant filter structure)\n"
+    "  --where TEXT        the same in the text syntax (docs/filters.md), e.g.\n"
+    "                      \"price < 10 AND $.meta.lang MATCHES '^en'\"\n"
     "  --field NAME        the vector field to search (needed when there are several)\n"
+    "  --profile FILE      write the query's profile: FILE.svg a flame graph, FILE.folded\n"
+    "                      (or .txt) folded stacks for flamegraph.pl/speedscope, else JSON\n"
+    "  --analyze           run the query and print its stages with actual times and\n"
+    "                      counters (like EXPLAIN ANALYZE) instead of the hits\n"
     "  --exact             exact search even when an index exists\n"
     "  --ef N              HNSW beam width, 1..65536 (default 64; more = better recall)\n"
     "  --oversampling X    quantized fields: keep max(ef, k*X) candidates for rescoring\n"
@@ -60,7 +68,8 @@ static const char query_help[] =
 
 static const cli_optspec query_opts[] = {
     {"vector", 0, OPT_VALUE},        {"queries", 0, OPT_VALUE},      {"type", 0, OPT_VALUE},
-    {"k", 'k', OPT_VALUE},           {"filter", 0, OPT_VALUE},       {"field", 0, OPT_VALUE},
+    {"k", 'k', OPT_VALUE},           {"filter", 0, OPT_VALUE}, {"where", 0, OPT_VALUE},       {"field", 0, OPT_VALUE},
+    {"profile", 0, OPT_VALUE},       {"analyze", 0, OPT_FLAG},
     {"exact", 0, OPT_FLAG},          {"with-vector", 0, OPT_FLAG},   {"with-payload", 0, OPT_FLAG},
     {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
     {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
@@ -68,6 +77,35 @@ static const cli_optspec query_opts[] = {
     {"no-rescore", 0, OPT_FLAG},     {"ignore-quantization", 0, OPT_FLAG}, {NULL, 0, 0}};
 
 /* Runs one vs_query_run over nq vectors and prints its groups. */
+/* --profile FILE / --analyze (single queries): where the profile goes. */
+typedef struct prof_out {
+    const char *path; /* format by extension: .svg, .folded/.txt, else JSON */
+    int analyze;      /* print the plan with actual times instead of the hits */
+} prof_out;
+
+static int write_profile(vs_result *r, const prof_out *po) {
+    if (po->analyze) {
+        const char *t = vs_result_profile(r, VS_PROFILE_TEXT);
+        if (!t) return cli_fail("out of memory formatting the profile");
+        fputs(t, stdout);
+    }
+    if (!po->path) return CLI_OK;
+    const char *dot = strrchr(po->path, '.');
+    int fmt = VS_PROFILE_JSON;
+    if (dot && !strcmp(dot, ".svg")) fmt = VS_PROFILE_SVG;
+    if (dot && (!strcmp(dot, ".folded") || !strcmp(dot, ".txt"))) fmt = VS_PROFILE_FOLDED;
+    const char *t = vs_result_profile(r, fmt);
+    if (!t) return cli_fail("out of memory formatting the profile");
+    FILE *f = fopen(po->path, "w");
+    if (!f) return cli_fail("--profile: cannot write %s: %s", po->path, strerror(errno));
+    int bad = fputs(t, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad) return cli_fail("--profile: error writing %s", po->path);
+    return CLI_OK;
+}
+
+static const prof_out *g_prof; /* set for single --vector queries */
+
 static int run_batch(vs_coll *c, vs_query *q, const float *v, size_t nq, size_t first_no,
                      out_points *o) {
     vs_result *r = NULL;
@@ -75,6 +113,13 @@ static int run_batch(vs_coll *c, vs_query *q, const float *v, size_t nq, size_t 
     q->nq = nq;
     int vrc = vs_query_run(c, q, &r);
     if (vrc) return cli_fail_coll(c, vrc);
+    if (g_prof) {
+        int prc = write_profile(r, g_prof);
+        if (prc || g_prof->analyze) {
+            vs_result_free(r);
+            return prc;
+        }
+    }
     size_t groups = vs_result_groups(r);
     for (size_t g = 0; g < groups; g++) out_points_group(o, r, g, first_no + g);
     vs_result_free(r);
@@ -223,6 +268,15 @@ int cmd_query(int argc, char **argv) {
         }
         q.oversampling = (float)d;
     }
+    prof_out po = {cli_opt(&a, "profile"), cli_has(&a, "analyze")};
+    if ((po.path || po.analyze) && qfile) {
+        rc = cli_usage("--profile and --analyze profile one query: use --vector");
+        goto done;
+    }
+    if (po.path || po.analyze) {
+        q.flags |= VS_QUERY_PROFILE;
+        g_prof = &po;
+    }
     if (cli_has(&a, "ef")) {
         long long ef;
         if ((rc = cli_opt_int(&a, "ef", VS_HNSW_EF_MIN, VS_HNSW_EF_MAX, 0, &ef))) goto done;
@@ -240,8 +294,9 @@ int cmd_query(int argc, char **argv) {
                         (size_t)batch, &o);
     } else {
         rc = run_batch(c, &q, vec, 1, 0, &o);
-        out_points_finish(&o, rc);
+        if (!po.analyze) out_points_finish(&o, rc);
     }
+    g_prof = NULL;
 done:
     free(vec);
     vs_coll_close(c);

@@ -1,0 +1,76 @@
+/*
+ * filter_text.h — the compact text syntax for filters (the CLI's --where), translated to
+ * the JSON filter language of filter.h, so both reach the same tree.
+ *
+ * Grammar (keywords are case-insensitive; whitespace is free between tokens):
+ *
+ *   expr     := and { OR and }
+ *   and      := unary { AND unary }
+ *   unary    := NOT unary | '(' expr ')' | cond
+ *   cond     := path [ANY | ALL] cmp literal           = == != <> < <= > >=
+ *             | path [ANY | ALL] [NOT] IN '(' [literal {',' literal}] ')'
+ *             | path [ANY | ALL] BETWEEN literal AND literal     (inclusive)
+ *             | path [ANY | ALL] MATCHES string        PCRE2 regex
+ *             | path CONTAINS ANY '(' literal {',' literal} ')'
+ *             | path CONTAINS ALL '(' literal {',' literal} ')'
+ *             | path CONTAINS string                    full text: every word present
+ *             | path IS [NOT] NULL | path IS [NOT] EMPTY
+ *             | LEN '(' path ')' cmp integer | LEN '(' path ')' BETWEEN int AND int
+ *             | HAS_ID '(' id {',' id} ')'             ids: unsigned integers or strings
+ *             | NESTED '(' path ',' expr ')'           some element of the array of
+ *                                                      objects at path satisfies expr
+ *                                                      (paths inside are relative to it)
+ *   path     := ['$' '.'] comp { '.' comp | '[' [digits] ']' }
+ *   comp     := ident | '"' chars '"'                  ident: [A-Za-z_] or any byte
+ *                                                      >= 0x80, then also digits;
+ *                                                      quoted: any chars but '"', '\' and
+ *                                                      control chars
+ *   literal  := number | string | TRUE | FALSE
+ *   string   := "'" { char | "''" } "'"                SQL quoting: '' is one quote;
+ *                                                      backslashes are literal ('\d+')
+ *   number   := ['-'] digits ['.' digits] [('e'|'E') ['+'|'-'] digits]
+ *
+ * AND binds tighter than OR. The words AND, OR, NOT cannot be bare path components (quote
+ * them: "not" = 1); the other keywords are keywords only where the grammar expects one.
+ *
+ * Translation (the JSON of filter.h):
+ *   a = 'x' | a = 3 | a = TRUE  → {"key":"a","match":{"value":…}}
+ *   a = 2.5                     → {"key":"a","range":{"gte":2.5,"lte":2.5}}  (floats have
+ *                                 no equality match; a closed range is the same test)
+ *   a != v, a <> v              → {"key":"a","match":{"except":[v]}}  (non-integral v: error)
+ *   a < n (<=, >, >=)           → {"key":"a","range":{"lt":n}}; with a string literal the
+ *                                 string must be a datetime (datetime.h): a datetime range
+ *   a IN (…) / a NOT IN (…)     → match any / except (floats in the list: error)
+ *   a BETWEEN x AND y           → range gte x, lte y (numbers, or two datetimes)
+ *   a MATCHES 're'              → {"key":"a","match":{"regex":"re"}} (compiled here too, so
+ *                                 a bad pattern is reported at its place in the text)
+ *   a CONTAINS ANY (…)          → match any;  a CONTAINS ALL (…) → match contains_all
+ *   a CONTAINS 'words'          → match text
+ *   ALL before an operator      → "quantifier":"all" on that condition; ANY is the default
+ *   a IS NULL / IS EMPTY        → is_null / is_empty; IS NOT … → must_not of it
+ *   LEN(a) op n                 → {"key":"a","values_count":{…}} (= n: gte n and lte n)
+ *   HAS_ID(…)                   → has_id;  NESTED(p, e) → {"nested":{"key":p,"filter":e}}
+ *   x AND y / x OR y / NOT x    → {"must":[x,y]} / {"should":[x,y]} / {"must_not":[x]}
+ * The result is always one filter object; a lone condition becomes {"must":[cond]}.
+ *
+ * Errors (VS_EFILTER) name the byte offset in the text and a reason, e.g.
+ *   "at byte 12: expected a value after '<', got ')'" or
+ *   "at byte 20: bad datetime '2024-02-30': day out of range for the month".
+ * Nesting of parentheses/NOT/NESTED is limited to 32 levels; the text to VS__FILTER_TEXT_MAX.
+ */
+#ifndef VS_QUERY_FILTER_TEXT_H
+#define VS_QUERY_FILTER_TEXT_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define VS__FILTER_TEXT_MAX (1u << 20)
+
+/* Translates text[0..len) to JSON. *json (NUL-terminated, *json_len bytes without the
+ * NUL) is allocated with util/alloc.h and owned by the caller (vs__free). Errors:
+ * VS_EFILTER with the position, VS_ENOMEM; *json is NULL on error. */
+int vs__filter_text_to_json(const char *text, size_t len, char **json, size_t *json_len,
+                            vs__err *e);
+
+#endif
