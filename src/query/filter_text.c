@@ -24,11 +24,13 @@
  *     insertions cost at most O(text × depth).
  * Each rule reports whether it wrote a condition or a filter object (must/should/
  * must_not); a lone condition is wrapped in {"must":[…]} where a filter is required (the
- * root and NESTED's inner expression).
+ * root and NESTED's inner expression). It also reports how many levels of filter objects
+ * its JSON holds, counted bottom-up (whether x becomes a "must" element is known only
+ * after x), so that filter.h's depth limit is enforced here with a text position.
  *
  * Validation done here, so that errors carry text positions rather than JSON paths:
- * token syntax (strings, quoted names, numbers — JSON's number syntax, which the text
- * grammar shares except that leading zeros are refused — and finiteness), UTF-8 of names
+ * token syntax (strings, quoted names, numbers — the grammar's, minus leading zeros, so
+ * that every number literal is also a JSON number — and finiteness), UTF-8 of names
  * and strings (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF),
  * which literal types each operator takes, datetimes (datetime.h) and regexes (regex.h;
  * compiling one puts it into the process-wide cache, where filter.c's compile finds it).
@@ -47,6 +49,7 @@
 #include <string.h>
 
 #include "query/datetime.h"
+#include "query/filter.h"
 #include "query/regex.h"
 #include "util/alloc.h"
 
@@ -81,6 +84,15 @@ enum {
 /* What a rule wrote: one condition, or a filter object (must/should/must_not). */
 enum { K_COND = 1, K_FILTER };
 
+/* A rule's result: its kind, how many levels of filter objects its JSON holds (filter.h
+ * allows VS__FILTER_DEPTH_MAX, the root being level 1, a nested filter one more), and the
+ * byte where the innermost of them starts, which is where a too-deep text is reported. */
+typedef struct fres {
+    int kind;
+    int levels;
+    size_t deep_at;
+} fres;
+
 typedef struct ftok {
     int kind;
     int op;
@@ -110,7 +122,9 @@ __attribute__((format(printf, 3, 4))) static int ft_err(ftp *p, size_t at, const
     return vs__errf(p->e, VS_EFILTER, "at byte %zu: %s", at, msg);
 }
 
-static int ft_oom(ftp *p) { return vs__errf(p->e, VS_ENOMEM, "out of memory translating a filter"); }
+static int ft_oom(ftp *p) {
+    return vs__errf(p->e, VS_ENOMEM, "out of memory translating a filter");
+}
 
 /* Length of the valid UTF-8 sequence at s[0] (a byte >= 0x80), or 0 if it is invalid. The
  * table of RFC 3629, section 4. */
@@ -517,12 +531,24 @@ static int check_regex(ftp *p, const ftok *t) {
 
 /* ----------------------------------------------------------------- parser ---- */
 
-static int parse_expr(ftp *p, int *kind);
+static int parse_expr(ftp *p, fres *r);
 
 static int enter(ftp *p, size_t at) {
     if (++p->depth > FT_DEPTH_MAX)
         return ft_err(p, at, "nesting deeper than %d levels of '(', NOT and NESTED",
                       FT_DEPTH_MAX);
+    return VS_OK;
+}
+
+/* r's JSON has become the content of one more filter object, which starts at byte at. */
+static int level_up(ftp *p, fres *r, size_t at) {
+    if (r->levels == 0) r->deep_at = at;
+    r->kind = K_FILTER;
+    if (++r->levels > VS__FILTER_DEPTH_MAX)
+        return ft_err(p, r->deep_at,
+                      "filters nested deeper than %d levels (each NOT, NESTED, IS NOT, "
+                      "LEN … != and AND/OR group inside another adds one)",
+                      VS__FILTER_DEPTH_MAX);
     return VS_OK;
 }
 
@@ -724,10 +750,11 @@ static int cond_between(ftp *p, int counts) {
 }
 
 /* path … : every condition that starts with a path. */
-static int cond_path(ftp *p, int *kind) {
-    size_t kmark = p->olen;
+static int cond_path(ftp *p, fres *r) {
+    size_t kmark = p->olen, start = p->t.at;
     int rc, all = 0, quant = 0, neg = 0;
-    *kind = K_COND;
+    r->kind = K_COND;
+    r->levels = 0;
     if ((rc = parse_path(p)) != VS_OK) return rc;
     if (is_kw(p, &p->t, "ANY") || is_kw(p, &p->t, "ALL")) {
         quant = 1;
@@ -790,8 +817,7 @@ static int cond_path(ftp *p, int *kind) {
                                        : "{\"must_not\":[{\"is_empty\":{\"key\":");
         else
             rc = insert(p, kmark, null ? "{\"is_null\":{\"key\":" : "{\"is_empty\":{\"key\":");
-        if (rc) return rc;
-        *kind = neg ? K_FILTER : K_COND;
+        if (rc || (neg && (rc = level_up(p, r, start)))) return rc;
         return puts_(p, neg ? "}}]}" : "}}");
     } else if (quant) {
         return expected(p, all ? "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN or MATCHES after ALL"
@@ -812,10 +838,11 @@ static int cond_path(ftp *p, int *kind) {
 }
 
 /* LEN '(' path ')' cmp integer | LEN '(' path ')' BETWEEN int AND int */
-static int cond_len(ftp *p, int *kind) {
-    size_t kmark;
+static int cond_len(ftp *p, fres *r) {
+    size_t kmark, start = p->t.at;
     int rc;
-    *kind = K_COND;
+    r->kind = K_COND;
+    r->levels = 0;
     if ((rc = next(p)) || (rc = next(p))) return rc; /* LEN ( */
     kmark = p->olen;
     if ((rc = parse_path(p)) || (rc = expect(p, T_RP, "')' after LEN's path"))) return rc;
@@ -836,7 +863,7 @@ static int cond_len(ftp *p, int *kind) {
     n = p->t;
     if ((rc = next(p)) != VS_OK) return rc;
     /* a count is defined for every point (0 when missing), so != is the negation of = */
-    if (opt.op == OP_NE) *kind = K_FILTER;
+    if (opt.op == OP_NE && (rc = level_up(p, r, start))) return rc;
     if ((rc = insert(p, kmark, opt.op == OP_NE ? "{\"must_not\":[{\"key\":" : "{\"key\":")))
         return rc;
     if (opt.op == OP_EQ || opt.op == OP_NE) {
@@ -869,33 +896,36 @@ static int cond_has_id(ftp *p) {
     return puts_(p, "]}");
 }
 
-/* Wraps the lone condition written at out[mark..] into {"must":[…]}. */
-static int as_filter(ftp *p, size_t mark, int kind) {
+/* Wraps a lone condition r, written at out[mark..] from byte at of the text, into
+ * {"must":[…]}; a filter object stays as it is. */
+static int as_filter(ftp *p, size_t mark, fres *r, size_t at) {
     int rc;
-    if (kind == K_FILTER) return VS_OK;
-    if ((rc = insert(p, mark, "{\"must\":[")) != VS_OK) return rc;
+    if (r->kind == K_FILTER) return VS_OK;
+    if ((rc = level_up(p, r, at)) || (rc = insert(p, mark, "{\"must\":[")) != VS_OK) return rc;
     return puts_(p, "]}");
 }
 
 /* NESTED '(' path ',' expr ')' */
-static int cond_nested(ftp *p) {
-    int rc, k;
-    size_t fmark;
+static int cond_nested(ftp *p, fres *r) {
+    int rc;
+    size_t fmark, start;
     if ((rc = enter(p, p->t.at)) || (rc = next(p)) || (rc = next(p)) ||
         (rc = puts_(p, "{\"nested\":{\"key\":")) || (rc = parse_path(p)) ||
         (rc = expect(p, T_COMMA, "',' after NESTED's path")) || (rc = puts_(p, ",\"filter\":")))
         return rc;
     fmark = p->olen;
+    start = p->t.at;
     p->nested++;
-    if ((rc = parse_expr(p, &k)) || (rc = expect(p, T_RP, "AND, OR or ')'")) ||
-        (rc = as_filter(p, fmark, k)))
+    if ((rc = parse_expr(p, r)) || (rc = expect(p, T_RP, "AND, OR or ')'")) ||
+        (rc = as_filter(p, fmark, r, start)))
         return rc;
+    r->kind = K_COND; /* the nested condition holds the filter's levels, adds none */
     p->nested--;
     p->depth--;
     return puts_(p, "}}");
 }
 
-static int parse_cond(ftp *p, int *kind) {
+static int parse_cond(ftp *p, fres *r) {
     ftok t = p->t;
     int rc;
     if (t.kind == T_WORD && !is_reserved(p, &t)) {
@@ -904,60 +934,67 @@ static int parse_cond(ftp *p, int *kind) {
             ftok nx;
             if ((rc = lex(p, t.at + t.len, &nx)) != VS_OK) return rc;
             if (nx.kind == T_LP) {
-                *kind = K_COND;
-                return len ? cond_len(p, kind) : has ? cond_has_id(p) : cond_nested(p);
+                r->kind = K_COND;
+                r->levels = 0;
+                return len ? cond_len(p, r) : has ? cond_has_id(p) : cond_nested(p, r);
             }
         }
-        return cond_path(p, kind);
+        return cond_path(p, r);
     }
-    if (t.kind == T_NAME || t.kind == T_DOLLAR) return cond_path(p, kind);
+    if (t.kind == T_NAME || t.kind == T_DOLLAR) return cond_path(p, r);
     return expected(p, "a condition");
 }
 
 /* unary := NOT unary | '(' expr ')' | cond */
-static int parse_unary(ftp *p, int *kind) {
-    int rc, k;
+static int parse_unary(ftp *p, fres *r) {
+    int rc;
+    size_t at = p->t.at;
     if (is_kw(p, &p->t, "NOT")) {
-        if ((rc = enter(p, p->t.at)) || (rc = next(p)) || (rc = puts_(p, "{\"must_not\":[")) ||
-            (rc = parse_unary(p, &k)) || (rc = puts_(p, "]}")))
+        if ((rc = enter(p, at)) || (rc = next(p)) || (rc = puts_(p, "{\"must_not\":[")) ||
+            (rc = parse_unary(p, r)) || (rc = puts_(p, "]}")) || (rc = level_up(p, r, at)))
             return rc;
         p->depth--;
-        *kind = K_FILTER;
         return VS_OK;
     }
     if (p->t.kind == T_LP) {
-        if ((rc = enter(p, p->t.at)) || (rc = next(p)) || (rc = parse_expr(p, kind)) ||
+        if ((rc = enter(p, at)) || (rc = next(p)) || (rc = parse_expr(p, r)) ||
             (rc = expect(p, T_RP, "AND, OR or ')'")))
             return rc;
         p->depth--;
         return VS_OK;
     }
-    return parse_cond(p, kind);
+    return parse_cond(p, r);
 }
 
 /* One AND or OR chain: sub { word sub } → {"must"|"should":[sub,…]} when longer than one. */
-static int parse_chain(ftp *p, int *kind, int or) {
-    size_t mark = p->olen;
-    int rc, k, chained = 0;
-    rc = or ? parse_chain(p, &k, 0) : parse_unary(p, &k);
+static int parse_chain(ftp *p, fres *r, int or) {
+    size_t mark = p->olen, start = p->t.at;
+    int rc, chained = 0;
+    fres sub;
+    rc = or ? parse_chain(p, r, 0) : parse_unary(p, r);
     while (!rc && is_kw(p, &p->t, or ? "OR" : "AND")) {
         if (!chained) rc = insert(p, mark, or ? "{\"should\":[" : "{\"must\":[");
         chained = 1;
         if (!rc) rc = next(p);
         if (!rc) rc = put(p, ",", 1);
-        if (!rc) rc = or ? parse_chain(p, &k, 0) : parse_unary(p, &k);
+        if (!rc) rc = or ? parse_chain(p, &sub, 0) : parse_unary(p, &sub);
+        if (!rc && sub.levels > r->levels) {
+            r->levels = sub.levels;
+            r->deep_at = sub.deep_at;
+        }
     }
-    if (rc) return rc;
-    *kind = chained ? K_FILTER : k;
-    return chained ? puts_(p, "]}") : VS_OK;
+    if (rc || !chained) return rc;
+    if ((rc = level_up(p, r, start)) != VS_OK) return rc;
+    return puts_(p, "]}");
 }
 
-static int parse_expr(ftp *p, int *kind) { return parse_chain(p, kind, 1); }
+static int parse_expr(ftp *p, fres *r) { return parse_chain(p, r, 1); }
 
 int vs__filter_text_to_json(const char *text, size_t len, char **json, size_t *json_len,
                             vs__err *e) {
     ftp p;
-    int rc, k;
+    fres r;
+    int rc;
     *json = NULL;
     if (json_len) *json_len = 0;
     if (!text) len = 0;
@@ -970,12 +1007,14 @@ int vs__filter_text_to_json(const char *text, size_t len, char **json, size_t *j
                     VS__FILTER_TEXT_MAX);
         goto done;
     }
-    if ((rc = lex(&p, 0, &p.t)) || (rc = parse_expr(&p, &k))) goto done;
+    if ((rc = lex(&p, 0, &p.t))) goto done;
+    size_t start = p.t.at;
+    if ((rc = parse_expr(&p, &r))) goto done;
     if (p.t.kind != T_END) {
         rc = expected(&p, "AND, OR or the end of the text");
         goto done;
     }
-    if ((rc = as_filter(&p, 0, k)) || (rc = out_reserve(&p, 0))) goto done;
+    if ((rc = as_filter(&p, 0, &r, start)) || (rc = out_reserve(&p, 0))) goto done;
     p.out[p.olen] = 0;
     *json = p.out;
     if (json_len) *json_len = p.olen;

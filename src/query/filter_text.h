@@ -57,6 +57,37 @@
  *   "at byte 12: expected a value after '<', got ')'" or
  *   "at byte 20: bad datetime '2024-02-30': day out of range for the month".
  * Nesting of parentheses/NOT/NESTED is limited to 32 levels; the text to VS__FILTER_TEXT_MAX.
+ *
+ * Settled by the implementation (filter_text.c; tests/unit/test_filter_text.c pins them):
+ *   - Integral means the literal is an integer literal: '-'? digits. 2.0 and 1e3 count as
+ *     non-integral (so "= 2.0" is a range, "!= 1e3" and "IN (2.0)" are errors) — the
+ *     literal decides, never its value.
+ *   - Numbers are copied to the JSON as written (big integers stay exact). Leading zeros
+ *     (007, also in a[01]) are refused, as JSON refuses them; so is a literal that is
+ *     infinite as a double (1e999); one that underflows (1e-400) passes.
+ *   - Strings: a NUL byte is refused (filter.h has no "\u0000"); other control bytes are
+ *     written as \u00xx, '"' and '\' escaped, DEL and bytes >= 0x80 (valid UTF-8 only,
+ *     RFC 3629, also in names) copied. Datetime and regex strings are written as they
+ *     are; they are only checked here.
+ *   - The key: bare components as written, quoted ones keep their quotes ("not" → key
+ *     "\"not\""), an empty quoted component "" is allowed, "$." is dropped.
+ *   - JSON layout: compact; {"key":…, OP, "quantifier":"all"} in that order. One chain of
+ *     the same operator is one clause (a AND b AND c → one "must"); parentheses are not
+ *     merged ((a AND b) AND c → a "must" inside a "must"); (x) alone is x.
+ *   - LEN takes non-negative integer literals only; LEN(a) != n → {"must_not":[LEN(a) =
+ *     n]} (every point has a count, so that is the negation).
+ *   - HAS_ID inside NESTED is refused here (filter.h refuses it: elements have no id).
+ *   - Empty (or blank) text is an error here ("expected a condition"), unlike the JSON
+ *     side, where it means no filter; NULL text is empty text.
+ *   - Besides the 32 levels of '(' / NOT / NESTED (which also bound the recursion), the
+ *     filter objects of the result may not nest deeper than filter.h's 32 levels (root =
+ *     1): NOT, NESTED, IS NOT, LEN != and parenthesised AND/OR groups each add one. That
+ *     error names the byte where the innermost filter object starts, so every text
+ *     accepted here is within filter.h's depth and no error comes back in JSON bytes.
+ *   - Error messages quote the found token cut to 32 bytes (whole UTF-8 characters,
+ *     control and invalid bytes shown as '?'); "at byte N" of a bad datetime or regex is
+ *     the literal's opening quote + 1 + the offset that datetime.h / regex.h report
+ *     (mapped through '' pairs); with no offset, the literal's own position.
  */
 #ifndef VS_QUERY_FILTER_TEXT_H
 #define VS_QUERY_FILTER_TEXT_H

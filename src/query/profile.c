@@ -27,7 +27,7 @@ typedef struct pnode {
 struct vs__prof {
     pnode *n;
     uint32_t len, cap, cur;
-    int truncated;
+    int truncated, finished;
 };
 
 static const char *const counter_names[VS__PC_N] = {"distances", "visited", "filter_evals",
@@ -106,12 +106,16 @@ void vs__prof_add(vs__prof *p, uint32_t node, int counter, uint64_t v) {
 
 void vs__prof_time(vs__prof *p, uint32_t node, uint64_t ns) {
     if (!p || node >= p->len) return;
-    p->n[node].ns += ns;
+    for (uint32_t i = node;; i = p->n[i].parent) { /* the enclosing stages include it */
+        p->n[i].ns += ns;
+        if (i == 0) break;
+    }
 }
 
 void vs__prof_finish(vs__prof *p) {
-    if (!p || p->n[0].ns) return;
-    p->n[0].ns = vs__prof_now() - p->n[0].t0;
+    if (!p || p->finished) return;
+    p->finished = 1;
+    p->n[0].ns += vs__prof_now() - p->n[0].t0;
     p->n[0].bytes = vs__alloc_thread_bytes() - p->n[0].bytes0;
 }
 

@@ -44,7 +44,7 @@ uint32_t vs__prof_enter(vs__prof *p, const char *name, const char *label);
 void vs__prof_exit(vs__prof *p, uint32_t node);
 /* Adds v to a counter of a stage. */
 void vs__prof_add(vs__prof *p, uint32_t node, int counter, uint64_t v);
-/* Adds to the wall time of a stage without entering it (for time measured elsewhere). */
+/* Adds time measured elsewhere to a stage and the stages enclosing it. */
 void vs__prof_time(vs__prof *p, uint32_t node, uint64_t ns);
 
 /* Ends the root stage ("query"): its time and allocations stop here. */

@@ -4,13 +4,15 @@
  * JSON is NUL-terminated at the reported length and passes vs__json_check; on an error
  * nothing is handed out, and the message has the "at byte N: " form with N within the
  * text (or at the length limit); nothing leaks (the regex cache, which keeps patterns
- * by design, is emptied before counting).
+ * by design, is emptied before counting). The JSON is also parsed by filter.h, which must
+ * answer VS_OK, VS_EFILTER or VS_ENOMEM and never crash on what the translation makes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "query/filter.h"
 #include "query/filter_text.h"
 #include "query/regex.h"
 #include "util/alloc.h"
@@ -29,6 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *why;
         if (!json || json[jl] != 0 || strlen(json) != jl) abort();
         if (vs__json_check(json, jl, &at, &why) != 0) abort();
+        vs__filter *f = NULL;
+        int frc = vs__filter_parse(json, jl, &f, &e);
+        if (frc != VS_OK && frc != VS_EFILTER && frc != VS_ENOMEM) abort();
+        if ((frc == VS_OK) != (f != NULL)) abort();
+        vs__filter_free(f);
     } else {
         if (json) abort(); /* failure must not hand out text */
         if (rc == VS_EFILTER) {

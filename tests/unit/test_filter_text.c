@@ -189,7 +189,8 @@ TEST(filter_text, quantifier) {
         {"n ALL BETWEEN 1 AND 2",
          MUST("{'key':'n','range':{'gte':1,'lte':2},'quantifier':'all'}")},
         {"s ALL MATCHES 'a'", MUST("{'key':'s','match':{'regex':'a'},'quantifier':'all'}")},
-        {"t ALL > '2024-01-01'", MUST("{'key':'t','range':{'gt':'2024-01-01'},'quantifier':'all'}")},
+        {"t ALL > '2024-01-01'",
+         MUST("{'key':'t','range':{'gt':'2024-01-01'},'quantifier':'all'}")},
     };
     RUN_OK(rows);
 }
@@ -246,14 +247,16 @@ TEST(filter_text, strings_and_escapes) {
         {"a = ''", MUST("{'key':'a','match':{'value':''}}")},
         {"a = 'say \"hi\"'", MUST("{'key':'a','match':{'value':'say \\'hi\\''}}")},
         {"a = 'C:\\dir\\'", MUST("{'key':'a','match':{'value':'C:\\\\dir\\\\'}}")},
-        {"a = 'x\ty\nz\x01\x1f'", MUST("{'key':'a','match':{'value':'x\\u0009y\\u000az\\u0001\\u001f'}}")},
+        {"a = 'x\ty\nz\x01\x1f'",
+         MUST("{'key':'a','match':{'value':'x\\u0009y\\u000az\\u0001\\u001f'}}")},
         {"a = 'del\x7f'", MUST("{'key':'a','match':{'value':'del\x7f'}}")},
         /* UTF-8 names and strings are copied as they are */
         {"gr\xc3\xb6\xc3\x9f" "e = 'na\xc3\xafve \xe2\x98\x83'",
          MUST("{'key':'gr\xc3\xb6\xc3\x9f" "e','match':{'value':'na\xc3\xafve \xe2\x98\x83'}}")},
         {"\xe5\x90\x8d\xe5\x89\x8d.x1 = '\xf0\x9f\x98\x80'",
          MUST("{'key':'\xe5\x90\x8d\xe5\x89\x8d.x1','match':{'value':'\xf0\x9f\x98\x80'}}")},
-        {"meta.\"\xc3\xa9t\xc3\xa9\" IS NULL", MUST("{'is_null':{'key':'meta.\\'\xc3\xa9t\xc3\xa9\\''}}")},
+        {"meta.\"\xc3\xa9t\xc3\xa9\" IS NULL",
+         MUST("{'is_null':{'key':'meta.\\'\xc3\xa9t\xc3\xa9\\''}}")},
     };
     RUN_OK(rows);
 }
@@ -311,8 +314,19 @@ TEST(filter_text, numbers_pass_through) {
     RUN_OK(rows);
 }
 
+/* Asserts that text translates and that filter.h parses the result. */
+static void accepts_both(const char *text, size_t len) {
+    char *json = xlate_n(text, len);
+    vs__filter *f = NULL;
+    vs__err e = {0};
+    int rc = vs__filter_parse(json, strlen(json), &f, &e);
+    vs__filter_free(f);
+    vs__free(json);
+    ASSERT_MSG(rc == VS_OK, "%.*s: filter.h refuses the translation: %s", (int)len, text, e.msg);
+}
+
 TEST(filter_text, depth_limit) {
-    char text[512];
+    char text[1024];
     size_t n = 0;
     /* 32 levels of parentheses pass, 33 do not; the error is at the 33rd '(' */
     for (int i = 0; i < 32; i++) text[n++] = '(';
@@ -334,6 +348,29 @@ TEST(filter_text, depth_limit) {
     for (int i = 0; i < 33; i++) memcpy(text + n, "NOT ", 4), n += 4;
     memcpy(text + n, "a = 1", 5), n += 5;
     expect_err_n(text, n, 128, "nesting deeper");
+    /* Filter objects nest deeper than the constructs when NOT, NESTED, IS NOT and
+     * parenthesised AND/OR groups stack up; filter.h allows 32 levels (the root is level
+     * 1). At 31 constructs both accept, at 32 the translation already refuses, at the
+     * innermost filter object, so that no error comes back in JSON coordinates. */
+    for (int lv = 31; lv <= 32; lv++) {
+        n = 0;
+        for (int i = 0; i < lv; i++) memcpy(text + n, "NOT ", 4), n += 4;
+        memcpy(text + n, "a IS NOT NULL", 13), n += 13;
+        if (lv == 31) accepts_both(text, n);
+        else expect_err_n(text, n, 128, "filters nested deeper than 32 levels");
+        n = 0;
+        for (int i = 0; i < lv; i++) memcpy(text + n, "NESTED(x, ", 10), n += 10;
+        memcpy(text + n, "a = 1", 5), n += 5;
+        for (int i = 0; i < lv; i++) text[n++] = ')';
+        if (lv == 31) accepts_both(text, n);
+        else expect_err_n(text, n, 320, "filters nested deeper");
+        n = 0;
+        for (int i = 0; i < lv; i++) memcpy(text + n, "a = 1 AND (", 11), n += 11;
+        memcpy(text + n, "a = 1 OR b = 2", 14), n += 14;
+        for (int i = 0; i < lv; i++) text[n++] = ')';
+        if (lv == 31) accepts_both(text, n);
+        else expect_err_n(text, n, 352, "filters nested deeper");
+    }
     n = 0;
     for (int i = 0; i < 16; i++) memcpy(text + n, "NOT (", 5), n += 5;
     memcpy(text + n, "NESTED(x, a = 1)", 16), n += 16;
@@ -368,7 +405,8 @@ TEST(filter_text, errors) {
         {"tags CONTAINS ANY ('x', 0.5)", 24, "float"},
         {"a != 2.5", 5, "'!=' needs a string, an integer, TRUE or FALSE"},
         {"a <> 1e1", 5, "got the float '1e1'"},
-        {"created >= '2024-02-30'", 20, "bad datetime '2024-02-30': day out of range for the month"},
+        {"created >= '2024-02-30'", 20,
+         "bad datetime '2024-02-30': day out of range for the month"},
         {"t < 'tomorrow'", 5, "bad datetime 'tomorrow'"},
         {"t BETWEEN '2024-01-01' AND '2024-13-01'", 33, "month out of range"},
         {"t > '2024-01-01 ''x'''", 16, "expected a two-digit hour"},
@@ -482,7 +520,8 @@ TEST(filter_text, length_limit) {
     memset(big + 5, 'x', VS__FILTER_TEXT_MAX - 6);
     big[VS__FILTER_TEXT_MAX - 1] = '\'';
     char *json = xlate_n(big, VS__FILTER_TEXT_MAX);
-    ASSERT_EQ(strlen(json), VS__FILTER_TEXT_MAX - 6 + strlen(dq(MUST("{'key':'a','match':{'value':''}}"))));
+    size_t frame = strlen(dq(MUST("{'key':'a','match':{'value':''}}")));
+    ASSERT_EQ(strlen(json), VS__FILTER_TEXT_MAX - 6 + frame);
     vs__free(json);
     big[VS__FILTER_TEXT_MAX] = ' ';
     expect_err_n(big, n, VS__FILTER_TEXT_MAX, "the limit is");
