@@ -912,10 +912,12 @@ int vs__filter_parse(const char *json, size_t len, vs__filter **out, vs__err *e)
 int vs__filter_parse_any(const char *text, size_t len, vs__filter **out, vs__err *e) {
     *out = NULL;
     if (!text) return VS_OK;
-    size_t a = 0;
-    while (a < len && is_ws(text[a])) a++;
-    if (a == len || text[a] == '{' || (len - a >= 4 && !memcmp(text + a, "null", 4) &&
-                                       (len - a == 4 || is_ws(text[a + 4]))))
+    size_t a = 0, b = len;
+    while (a < b && is_ws(text[a])) a++;
+    while (b > a && is_ws(text[b - 1])) b--;
+    /* JSON: an object, or the whole text "null" (no filter). "null = 1" is the text syntax
+     * (a field named null). */
+    if (a == b || text[a] == '{' || (b - a == 4 && !memcmp(text + a, "null", 4)))
         return vs__filter_parse(text, len, out, e);
     char *json;
     size_t jl;

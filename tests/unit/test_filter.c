@@ -698,6 +698,18 @@ TEST(filter, text_syntax_reaches_the_same_tree) {
     }
     vs__filter *f = NULL;
     vs__err e = {0};
+    /* "null" alone is no filter; a field named null is the text syntax */
+    ASSERT_OK(vs__filter_parse_any(" null ", 6, &f, &e));
+    ASSERT(f == NULL);
+    ASSERT_OK(vs__filter_parse_any("null = 1", 8, &f, &e));
+    ASSERT(f != NULL);
+    ASSERT_EQ(eval_id("{\"must\":[]}", NULL, NULL), 1);
+    vs__filter_ctx cx0;
+    vs__filter_ctx_init(&cx0);
+    ASSERT_EQ(vs__filter_eval(f, &cx0, "{\"null\":1}", 10, NULL, &e), 1);
+    vs__filter_ctx_release(&cx0);
+    vs__filter_free(f);
+    f = NULL;
     ASSERT_RC(vs__filter_parse_any("price <", 7, &f, &e), VS_EFILTER);
     ASSERT_CONTAINS(e.msg, "at byte 7");
     ASSERT(f == NULL);
