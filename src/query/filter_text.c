@@ -52,6 +52,7 @@
 #include "query/filter.h"
 #include "query/regex.h"
 #include "util/alloc.h"
+#include "util/json.h"
 
 #define FT_DEPTH_MAX 32  /* nested '(' / NOT / NESTED */
 #define FT_QUOTE_MAX 32  /* bytes of a token quoted in an error message */
@@ -126,30 +127,6 @@ static int ft_oom(ftp *p) {
     return vs__errf(p->e, VS_ENOMEM, "out of memory translating a filter");
 }
 
-/* Length of the valid UTF-8 sequence at s[0] (a byte >= 0x80), or 0 if it is invalid. The
- * table of RFC 3629, section 4. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t k;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < k) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < k; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return k;
-}
-
 /* Copies up to FT_QUOTE_MAX bytes of s[0..n) into buf for a message: whole UTF-8
  * sequences only, '?' for control and invalid bytes (messages travel in JSON and logs),
  * "..." when cut. buf has room for FT_QUOTE_MAX + 4 bytes. */
@@ -157,7 +134,7 @@ static void quote_bytes(const unsigned char *s, size_t n, char *buf) {
     size_t i = 0, b = 0;
     while (i < n) {
         size_t k = 1;
-        if (s[i] >= 0x80) k = utf8_len(s + i, n - i);
+        if (s[i] >= 0x80) k = vs__utf8_seq(s + i, n - i, NULL);
         if (b + (k ? k : 1) > FT_QUOTE_MAX) break;
         if (k > 1) {
             memcpy(buf + b, s + i, k);
@@ -294,7 +271,7 @@ static int lex(ftp *p, size_t i, ftok *t) {
                 j++;
                 continue;
             }
-            size_t k = utf8_len(s + j, n - j);
+            size_t k = vs__utf8_seq(s + j, n - j, NULL);
             if (!k) return ft_err(p, j, "invalid UTF-8 in a name");
             j += k;
         }
@@ -310,7 +287,7 @@ static int lex(ftp *p, size_t i, ftok *t) {
                 return ft_err(p, j, "backslash in a quoted name (names have no escapes)");
             if (s[j] < 0x20) return ft_err(p, j, "control character in a quoted name");
             if (s[j] >= 0x80) {
-                size_t k = utf8_len(s + j, n - j);
+                size_t k = vs__utf8_seq(s + j, n - j, NULL);
                 if (!k) return ft_err(p, j, "invalid UTF-8 in a quoted name");
                 j += k - 1;
             }
@@ -333,7 +310,7 @@ static int lex(ftp *p, size_t i, ftok *t) {
             /* the JSON side refuses "\u0000" (it would cut the string short in cJSON) */
             if (s[j] == 0) return ft_err(p, j, "NUL byte in a string");
             if (s[j] >= 0x80) {
-                size_t k = utf8_len(s + j, n - j);
+                size_t k = vs__utf8_seq(s + j, n - j, NULL);
                 if (!k) return ft_err(p, j, "invalid UTF-8 in a string");
                 j += k - 1;
             }

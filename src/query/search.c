@@ -38,6 +38,15 @@ static int is_finite_vec(const float *v, size_t n) {
 
 /* ---- stage 2: candidates ------------------------------------------------ */
 
+/* 1/0 whether row r of s passes filter f, or a negative code (vs__filter_eval). */
+static int row_matches(const vs__segment *s, size_t r, const vs__filter *f, vs__filter_ctx *fx,
+                       vs__err *e) {
+    size_t len = 0;
+    const char *txt = vs__filter_needs_payload(f) ? vs__seg_payload(s, r, &len) : NULL;
+    vs_id id = {s->ids[r].kind, s->ids[r].num, s->ids[r].str, s->ids[r].len};
+    return vs__filter_eval(f, fx, txt, len, &id, e);
+}
+
 /* Bitmap of rows allowed by tombstones and filter; NULL filter → tombstones only
  * (the scan then reads seg->del directly, no bitmap is built). */
 static int allowed_rows(const vs__segment *s, const vs__filter *f, vs__filter_ctx *fx,
@@ -47,13 +56,9 @@ static int allowed_rows(const vs__segment *s, const vs__filter *f, vs__filter_ct
     size_t nw = (s->rows + 63) / 64;
     uint64_t *bits = vs__calloc(nw + 1, 8);
     if (!bits) return vs__errf(e, VS_ENOMEM, "out of memory filtering");
-    int needs = vs__filter_needs_payload(f);
     for (size_t r = 0; r < s->rows; r++) {
         if (vs__seg_deleted(s, r)) continue;
-        size_t len = 0;
-        const char *txt = needs ? vs__seg_payload(s, r, &len) : NULL;
-        vs_id id = {s->ids[r].kind, s->ids[r].num, s->ids[r].str, s->ids[r].len};
-        int m = vs__filter_eval(f, fx, txt, len, &id, e);
+        int m = row_matches(s, r, f, fx, e);
         if (m < 0) {
             vs__free(bits);
             return m;
@@ -464,11 +469,7 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
         for (size_t i = 0; i < k; i++) {
             const vs__segment *s = segs[h[i].slot];
             if (f) {
-                size_t len = 0;
-                const char *txt =
-                    vs__filter_needs_payload(f) ? vs__seg_payload(s, h[i].row, &len) : NULL;
-                vs_id id = {h[i].id->kind, h[i].id->num, h[i].id->str, h[i].id->len};
-                int m = vs__filter_eval(f, &fx, txt, len, &id, e);
+                int m = row_matches(s, h[i].row, f, &fx, e);
                 if (m < 0) {
                     rc = m;
                     break;

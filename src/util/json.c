@@ -31,11 +31,11 @@ static void js_ws(jscan *s) {
         s->i++;
 }
 
-static int js_hex4(jscan *s, unsigned *out) {
+int vs__hex4(const char *s, unsigned *out) {
     unsigned v = 0;
-    if (s->n - s->i < 4) return js_fail(s, "truncated \\u escape");
-    for (int k = 0; k < 4; k++) {
-        unsigned char c = s->p[s->i];
+    int k = 0;
+    for (; k < 4; k++) {
+        char c = s[k];
         v <<= 4;
         if (c >= '0' && c <= '9')
             v |= (unsigned)(c - '0');
@@ -44,39 +44,56 @@ static int js_hex4(jscan *s, unsigned *out) {
         else if (c >= 'A' && c <= 'F')
             v |= (unsigned)(c - 'A' + 10);
         else
-            return js_fail(s, "bad hex digit in \\u escape");
-        s->i++;
+            break;
     }
     *out = v;
-    return 0;
+    return k;
+}
+
+static int js_hex4(jscan *s, unsigned *out) {
+    if (s->n - s->i < 4) return js_fail(s, "truncated \\u escape");
+    int k = vs__hex4((const char *)s->p + s->i, out);
+    s->i += (size_t)k;
+    return k == 4 ? 0 : js_fail(s, "bad hex digit in \\u escape");
 }
 
 /* One UTF-8 sequence starting at s->i (a byte >= 0x80), per RFC 3629's table: no
  * overlong forms, no surrogates, nothing above U+10FFFF. */
-static int js_utf8(jscan *s) {
-    unsigned char c = s->p[s->i];
-    unsigned char lo = 0x80, hi = 0xBF;
-    int more;
+size_t vs__utf8_seq(const unsigned char *s, size_t n, size_t *bad) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t k;
     if (c >= 0xC2 && c <= 0xDF)
-        more = 1;
+        k = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
-        more = 2;
+        k = 3;
         if (c == 0xE0) lo = 0xA0;
         if (c == 0xED) hi = 0x9F;
     } else if (c >= 0xF0 && c <= 0xF4) {
-        more = 3;
+        k = 4;
         if (c == 0xF0) lo = 0x90;
         if (c == 0xF4) hi = 0x8F;
-    } else
-        return js_fail(s, "invalid UTF-8");
-    s->i++;
-    for (int k = 0; k < more; k++, s->i++) {
-        if (s->i >= s->n) return js_fail(s, "invalid UTF-8");
-        unsigned char d = s->p[s->i];
-        if (d < lo || d > hi) return js_fail(s, "invalid UTF-8");
+    } else {
+        if (bad) *bad = 0;
+        return 0;
+    }
+    for (size_t i = 1; i < k; i++) {
+        if (i >= n || s[i] < lo || s[i] > hi) {
+            if (bad) *bad = i < n ? i : n;
+            return 0;
+        }
         lo = 0x80;
         hi = 0xBF;
     }
+    return k;
+}
+
+static int js_utf8(jscan *s) {
+    size_t bad, k = vs__utf8_seq(s->p + s->i, s->n - s->i, &bad);
+    if (!k) {
+        s->i += bad;
+        return js_fail(s, "invalid UTF-8");
+    }
+    s->i += k;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/json.h"
 
 const char *vs__jt_ws(const char *p, const char *end) {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
@@ -88,24 +89,6 @@ const char *vs__jt_str(const char *p, const char *end, const char **raw, size_t 
     return e;
 }
 
-static int hex4(const char *s, unsigned *out) {
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static size_t put_utf8(char *o, unsigned cp) {
     if (cp < 0x80) {
         o[0] = (char)cp;
@@ -129,6 +112,33 @@ static size_t put_utf8(char *o, unsigned cp) {
     return 4;
 }
 
+/* Decodes the escape at raw[i] (raw[i] == '\\', i + 1 < len) into out: *olen bytes
+ * written (at most 4), the escape's length returned (2; 6 for \uXXXX; 12 for a surrogate
+ * pair). A backslash that starts no known escape stands for itself (length 1). */
+static size_t unescape_one(const char *raw, size_t len, size_t i, char *out, size_t *olen) {
+    static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    char c = raw[i + 1];
+    for (const char *s = simple; *s; s += 2)
+        if (*s == c) {
+            out[0] = s[1];
+            *olen = 1;
+            return 2;
+        }
+    unsigned cp, lo;
+    if (c == 'u' && i + 6 <= len && vs__hex4(raw + i + 2, &cp) == 4) {
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 12 <= len && raw[i + 6] == '\\' &&
+            raw[i + 7] == 'u' && vs__hex4(raw + i + 8, &lo) == 4 && lo >= 0xDC00 && lo < 0xE000) {
+            *olen = put_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
+            return 12;
+        }
+        *olen = put_utf8(out, cp);
+        return 6;
+    }
+    out[0] = '\\';
+    *olen = 1;
+    return 1;
+}
+
 size_t vs__jt_unescape(const char *raw, size_t len, char *out) {
     size_t i = 0, o = 0;
     while (i < len) {
@@ -136,48 +146,11 @@ size_t vs__jt_unescape(const char *raw, size_t len, char *out) {
             out[o++] = raw[i++];
             continue;
         }
-        char c = raw[i + 1];
-        const char *simple = "\"\"\\\\//b\bf\fn\nr\rt\t";
-        const char *m = NULL;
-        for (const char *s = simple; *s; s += 2)
-            if (*s == c) m = s;
-        if (m) {
-            out[o++] = m[1];
-            i += 2;
-            continue;
-        }
-        unsigned cp, lo;
-        if (c == 'u' && i + 6 <= len && hex4(raw + i + 2, &cp) == 0) {
-            /* \u escape, with a surrogate pair when one follows: 6 or 12 escaped bytes
-             * become at most 3 or 4 bytes of UTF-8 */
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 12 <= len && raw[i + 6] == '\\' &&
-                raw[i + 7] == 'u' && hex4(raw + i + 8, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
-                o += put_utf8(out + o, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
-                i += 12;
-                continue;
-            }
-            o += put_utf8(out + o, cp);
-            i += 6;
-            continue;
-        }
-        out[o++] = raw[i++]; /* not an escape we know: copy as is */
+        size_t ol;
+        i += unescape_one(raw, len, i, out + o, &ol);
+        o += ol;
     }
     return o;
-}
-
-/* Decodes the escape at raw[i] (raw[i] == '\\') into out; returns the escaped length. */
-static size_t unescape_one(const char *raw, size_t len, size_t i, char *out, size_t *olen) {
-    size_t k = 2; /* \x; \uXXXX is 6, a surrogate pair 12 */
-    if (raw[i + 1] == 'u') {
-        unsigned cp, lo;
-        k = 6;
-        if (i + 6 > len || hex4(raw + i + 2, &cp)) k = 1;
-        else if (cp >= 0xD800 && cp < 0xDC00 && i + 12 <= len && raw[i + 6] == '\\' &&
-                 raw[i + 7] == 'u' && hex4(raw + i + 8, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000)
-            k = 12;
-    }
-    *olen = vs__jt_unescape(raw + i, k, out);
-    return k;
 }
 
 int vs__jt_str_eq(const char *raw, size_t len, const char *s, size_t n) {
