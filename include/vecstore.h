@@ -366,6 +366,9 @@ VS_API int vs_scroll(vs_coll *c, const vs_id *offset, uint32_t limit, const char
 
 #define VS_QUERY_EXACT 1u   /* force exact search even when an index exists */
 #define VS_QUERY_PROFILE 8u /* record a profile of the query's stages (vs_result_profile) */
+/* Plan the query without running it: the result holds no hits, and its profile
+ * (vs_result_profile) is the plan with the planner's estimates, per segment. */
+#define VS_QUERY_EXPLAIN 16u
 /* Quantized fields (vs_schema_set_quantization): by default the graph is walked over the
  * codes and the best candidates are rescored with the original vectors. */
 #define VS_QUERY_NO_RESCORE 2u   /* return the codes' approximate scores, no rescoring */
@@ -409,6 +412,46 @@ VS_API void vs_query_init(vs_query *q);
  * A bad filter is VS_EFILTER (with the place and byte offset) before anything runs; a
  * regex that hits its match limits during the query is VS_ELIMIT. */
 VS_API int vs_query_run(vs_coll *c, const vs_query *q, vs_result **out);
+
+/* ------------------------------------------------- payload indexes --------- */
+
+/* A payload index makes filters on one payload path fast: equality (match value/any)
+ * with keyword, integer, float and bool indexes, numeric ranges with integer and float
+ * indexes, datetime ranges with datetime indexes, match.text with text indexes. Without
+ * one, filters read every candidate's payload; with one, the planner picks a strategy
+ * per segment from its row counts (docs/filters.md, "Payload indexes and planning").
+ * Indexes never change answers: values the type does not cover are found by reading
+ * payloads. A path may carry several indexes of different types. */
+enum vs_pindex_type {
+    VS_PINDEX_KEYWORD = 1,  /* strings, compared whole */
+    VS_PINDEX_INTEGER = 2,  /* integral numbers (exact over 64 bits) */
+    VS_PINDEX_FLOAT = 3,    /* any number */
+    VS_PINDEX_BOOL = 4,
+    VS_PINDEX_DATETIME = 5, /* RFC 3339 strings, as UTC instants */
+    VS_PINDEX_TEXT = 6      /* the words of strings (match.text) */
+};
+/* "keyword" | "integer" | "float" | "bool" | "datetime" | "text" (also Qdrant's
+ * "uuid" → keyword); -1 if unknown. */
+VS_API int vs_pindex_type_parse(const char *s);
+VS_API const char *vs_pindex_type_name(int type);
+/* Creates an index on path (filter key syntax: "a.b", "tags[]", "$.meta.lang") and builds
+ * it over every segment before returning; it is persisted with the collection and kept
+ * current by writes, flushes and compactions. Creating one that exists is a no-op.
+ * VS_EINVAL: bad path or type; VS_ERANGE: more than VS_PINDEX_MAX indexes. */
+#define VS_PINDEX_MAX 64
+VS_API int vs_coll_create_payload_index(vs_coll *c, const char *path, int type);
+/* Drops the index of that type on path (type 0: every index on path); VS_ENOTFOUND if
+ * none. */
+VS_API int vs_coll_drop_payload_index(vs_coll *c, const char *path, int type);
+typedef struct vs_pindex_info {
+    const char *path; /* canonical path text */
+    int type;
+    uint64_t entries; /* (value, point) entries over all segments */
+    uint64_t memory_bytes;
+} vs_pindex_info;
+/* The collection's payload indexes: *out (free with vs_free) holds *n entries whose path
+ * strings live inside the same block. */
+VS_API int vs_coll_payload_indexes(vs_coll *c, vs_pindex_info **out, size_t *n);
 
 /* ------------------------------------------------------ snapshots --------- */
 

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "engine/indexer.h"
+#include "engine/pindex.h"
+#include "index/payload_index.h"
 #include "index/hnsw_index.h"
 #include "engine/store.h"
 #include "query/search.h"
@@ -384,6 +386,33 @@ int vs_coll_compact(vs_coll *ch) {
     int rc = usable(ch, 1);
     return rc ? rc : vs__coll_compact(ch->c, 1, &ch->err);
 }
+
+int vs_coll_create_payload_index(vs_coll *ch, const char *path, int type) {
+    if (!ch) return VS_EINVAL;
+    int rc = usable(ch, 1);
+    return rc ? rc : vs__pindex_create(ch->c, path, type, &ch->err);
+}
+
+int vs_coll_drop_payload_index(vs_coll *ch, const char *path, int type) {
+    if (!ch) return VS_EINVAL;
+    int rc = usable(ch, 1);
+    return rc ? rc : vs__pindex_drop(ch->c, path, type, &ch->err);
+}
+
+int vs_coll_payload_indexes(vs_coll *ch, vs_pindex_info **out, size_t *n) {
+    if (!ch || !out || !n) return VS_EINVAL;
+    *out = NULL;
+    *n = 0;
+    int rc = usable(ch, 0);
+    return rc ? rc : vs__pindex_list(ch->c, out, n, &ch->err);
+}
+
+int vs_pindex_type_parse(const char *s) {
+    if (s && !strcmp(s, "uuid")) return VS_PINDEX_KEYWORD; /* Qdrant's name for ids-as-keys */
+    return vs__pindex_type_parse(s);
+}
+
+const char *vs_pindex_type_name(int type) { return vs__pindex_type_name(type); }
 
 int vs_coll_snapshot(vs_coll *ch, const char *path) {
     if (!ch) return VS_EINVAL;

@@ -17,6 +17,8 @@
 #include "engine/collection.h"
 
 #include "engine/indexer.h"
+#include "engine/pindex.h"
+#include "index/payload_index.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -82,6 +84,12 @@ static int manifest_encode(const vs__coll *c, vs__segment **segs, const uint64_t
     if (!cJSON_AddStringToObject(m, "checkpoint_lsn", buf) ||
         !cJSON_AddNumberToObject(m, "next_segment_id", next_id))
         goto oom;
+    cJSON *pi = vs__pindex_to_json(c->pdefs, c->npdefs);
+    if (!pi) goto oom;
+    if (!cJSON_AddItemToObject(m, "payload_indexes", pi)) {
+        cJSON_Delete(pi);
+        goto oom;
+    }
     if (!(arr = cJSON_AddArrayToObject(m, "segments"))) goto oom;
     for (size_t i = 0; i < nsegs; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -126,6 +134,15 @@ static int manifest_write(vs__coll *c, vs__segment **segs, size_t nsegs, uint64_
     return rc;
 }
 
+static int manifest_limbo(vs__coll *c, vs__err *e);
+
+int vs__coll_write_manifest(vs__coll *c, vs__err *e) {
+    int visible;
+    int rc = manifest_write(c, c->segs, c->nsegs, c->checkpoint_lsn, c->next_seg_id, &visible, e);
+    if (rc && visible) return manifest_limbo(c, e);
+    return rc;
+}
+
 static uint64_t json_u64(const cJSON *j) {
     if (cJSON_IsString(j)) return strtoull(j->valuestring, NULL, 10);
     if (cJSON_IsNumber(j) && j->valuedouble >= 0) return (uint64_t)j->valuedouble;
@@ -136,6 +153,8 @@ typedef struct manifest {
     vs_schema schema;
     uint64_t checkpoint;
     uint32_t next_id;
+    vs__pdef *pdefs;
+    size_t npdefs;
     size_t nsegs;
     struct {
         uint32_t id;
@@ -179,6 +198,9 @@ static int manifest_read(const char *dir, manifest *mf, vs__err *e) {
     }
     if ((rc = vs__schema_from_json(cJSON_GetObjectItemCaseSensitive(m, "schema"), &mf->schema, e)))
         goto done;
+    if ((rc = vs__pindex_from_json(cJSON_GetObjectItemCaseSensitive(m, "payload_indexes"),
+                                   &mf->pdefs, &mf->npdefs, e)))
+        goto done;
     mf->checkpoint = json_u64(cJSON_GetObjectItemCaseSensitive(m, "checkpoint_lsn"));
     mf->next_id = (uint32_t)nid->valuedouble;
     int n = cJSON_GetArraySize(segs);
@@ -206,6 +228,9 @@ done:
     if (rc) {
         vs__free(mf->segs);
         mf->segs = NULL;
+        vs__pindex_defs_free(mf->pdefs, mf->npdefs);
+        mf->pdefs = NULL;
+        mf->npdefs = 0;
     }
     return rc;
 }
@@ -241,6 +266,7 @@ static void coll_free(vs__coll *c) {
     vs__free(c->segs);
     vs__seg_unref(c->mut);
     vs__idmap_free(&c->map);
+    vs__pindex_defs_free(c->pdefs, c->npdefs);
     pthread_mutex_destroy(&c->compact_mu);
     pthread_mutex_destroy(&c->ins_mu);
     pthread_mutex_destroy(&c->wmu);
@@ -529,6 +555,9 @@ int vs__coll_open(const char *dir, const char *name, const vs__coll_opts *opt,
     int rc = manifest_read(dir, &mf, e);
     if (rc) goto fail_nomf;
     c->schema = mf.schema;
+    c->pdefs = mf.pdefs;
+    c->npdefs = mf.npdefs;
+    mf.pdefs = NULL; /* the collection owns them */
     c->checkpoint_lsn = c->last_lsn = mf.checkpoint;
     c->next_seg_id = mf.next_id;
     if ((rc = vs__idmap_init(&c->map, resolve, c))) {
@@ -546,6 +575,7 @@ int vs__coll_open(const char *dir, const char *name, const vs__coll_opts *opt,
             goto fail;
         }
         vs__indexer_load(c, s);
+        if ((rc = vs__pindex_attach(c, s, e))) goto fail;
     }
     /* The id map over sealed rows. */
     size_t live = 0;
@@ -575,6 +605,7 @@ int vs__coll_open(const char *dir, const char *name, const vs__coll_opts *opt,
         rc = vs__errf(e, VS_ENOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = vs__pindex_attach_live(c, c->mut, e))) goto fail;
     char wal[4200];
     if ((rc = vs__path_join(wal, sizeof wal, dir, "wal", e))) goto fail;
     if ((rc = vs__wal_open(wal, c->checkpoint_lsn, opt->read_only, replay_cb, c, &c->wal,
@@ -680,10 +711,12 @@ static int flush_locked(vs__coll *c, vs__err *e) {
     if (mut->rows && (rc = vs__seg_open(c->dir, mut->id, mut->rows, mut->ndeleted ? L : 0,
                                         &c->schema, &sealed, e)))
         goto undo;
+    if (sealed && (rc = vs__pindex_prepare_seal(c, mut, e))) goto undo;
     if (!(fresh = vs__seg_new_mutable(c->next_seg_id, &c->schema))) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory during flush");
         goto undo;
     }
+    if ((rc = vs__pindex_attach_live(c, fresh, e))) goto undo;
     size_t n = c->nsegs + (sealed ? 1 : 0);
     vs__segment **list = vs__malloc((n ? n : 1) * sizeof *list);
     if (!list) {
@@ -729,6 +762,8 @@ static int flush_locked(vs__coll *c, vs__err *e) {
             sealed->idx[f].partial = 1;
             memset(&mut->idx[f], 0, sizeof mut->idx[f]);
         }
+    /* Its payload indexes too, sorted already (vs__pindex_prepare_seal). */
+    if (sealed) vs__pindex_move(mut, sealed);
     vs__free(c->segs);
     c->segs = list;
     c->nsegs = c->capsegs = n;
@@ -737,6 +772,7 @@ static int flush_locked(vs__coll *c, vs__err *e) {
     c->checkpoint_lsn = L;
     pthread_rwlock_unlock(&c->lock);
     vs__seg_unref(mut);
+    if (sealed) vs__pindex_save_all(c, sealed);
     for (size_t i = 0; i < c->nsegs; i++) vs__seg_remove_old_del(c->dir, c->segs[i]->id, c->segs[i]->ndeleted ? c->segs[i]->del_gen : 0);
     vs__err te;
     vs__wal_truncate_before(c->wal, L, &te);
@@ -775,6 +811,17 @@ int vs__coll_needs_compaction(vs__coll *c) {
     pthread_rwlock_unlock(&c->lock);
     /* c->fatal is not read here (it belongs to wmu); compaction checks it under wmu. */
     return need && !c->opt.read_only;
+}
+
+/* A compaction's row k: the payload of its source row. */
+typedef struct merge_src {
+    vs__segment **src;
+    const vs__idloc *from;
+} merge_src;
+
+static const char *merge_payload(void *ctx, size_t k, size_t *len) {
+    const merge_src *m = ctx;
+    return vs__seg_payload(m->src[m->from[k].seg], m->from[k].row, len);
 }
 
 int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
@@ -826,6 +873,8 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
     vs__segw *w = NULL;
     uint64_t *newdel = NULL;
     vs__segment *merged = NULL;
+    void *pbuilt[VS_PINDEX_MAX] = {0};
+    size_t npb = 0;
     if (rc) goto out;
     for (size_t i = 0; i < nsrc; i++)
         for (size_t r = 0; r < src[i]->rows; r++) live += !((snap[i][r >> 6] >> (r & 63)) & 1);
@@ -849,6 +898,11 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
             }
         }
         if (rc) goto out;
+        /* The payload indexes of the merged rows, built before any lock is taken (the
+         * declarations cannot change: create and drop wait for compact_mu). */
+        merge_src ms = {src, from};
+        if ((rc = vs__pindex_build_for(c, live, merge_payload, &ms, pbuilt, e))) goto out;
+        npb = c->npdefs;
     }
 
     /* Swap phase: under wmu, after a flush so that the checkpoint covers everything. */
@@ -874,6 +928,14 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
             size_t nd = 0;
             for (size_t k = 0; k < live; k++) nd += (newdel[k >> 6] >> (k & 63)) & 1;
             rc = vs__seg_open(c->dir, new_id, live, nd ? L : 0, &c->schema, &merged, e);
+        }
+        if (!rc) {
+            for (size_t i = 0; i < npb; i++) {
+                merged->pidx[merged->npidx++] = pbuilt[i];
+                pbuilt[i] = NULL;
+            }
+            merged->pidx_free = vs__pidx_free_void;
+            vs__pindex_save_all(c, merged);
         }
         if (rc) {
             pthread_mutex_unlock(&c->wmu);
@@ -924,6 +986,7 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
 out:
     vs__segw_abort(w);
     vs__seg_unref(merged);
+    for (size_t i = 0; i < npb; i++) vs__pidx_free(pbuilt[i]);
     if (rc && rc != VS_EFATAL) {
         char d[4200];
         if (vs__seg_dirname(d, sizeof d, c->dir, new_id, NULL) == VS_OK) vs__dir_remove_all(d);

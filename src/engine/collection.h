@@ -31,6 +31,13 @@
 #include "storage/segment.h"
 #include "storage/wal.h"
 
+struct vs__fpath;
+/* A payload index declaration (engine/pindex.h). */
+typedef struct vs__pdef {
+    int type; /* enum vs_pindex_type */
+    struct vs__fpath *path;
+} vs__pdef;
+
 typedef struct vs__coll_opts {
     int read_only;
     int fsync;
@@ -62,6 +69,9 @@ typedef struct vs__coll {
     _Atomic int dropped;
     _Atomic int refs;
     vs__wal_report replay;
+    vs__pdef *pdefs; /* payload index declarations (pindex.h): changed under wmu with
+                        `lock` exclusive */
+    size_t npdefs;
     uint32_t bad_index_files; /* index files found damaged at open (rebuilt) */
     char bad_index_msg[256];
 } vs__coll;
@@ -85,6 +95,10 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e);
 int vs__coll_sync(vs__coll *c, vs__err *e);
 /* 1 if background compaction would do something. */
 int vs__coll_needs_compaction(vs__coll *c);
+
+/* Rewrites the manifest for the current state (caller holds wmu), e.g. after the
+ * payload index declarations changed. */
+int vs__coll_write_manifest(vs__coll *c, vs__err *e);
 
 /* Segment by id, including the mutable one; caller holds `lock`. */
 vs__segment *vs__coll_seg(vs__coll *c, uint32_t id);

@@ -69,10 +69,7 @@ typedef struct pcomp {
     size_t len;
 } pcomp;
 
-typedef struct fstr {
-    char *s;
-    size_t len;
-} fstr;
+typedef vs__fstr fstr;
 
 /* A set of scalar values, sorted per type for binary search. */
 typedef struct fset {
@@ -95,6 +92,7 @@ struct fnode {
     int kind, pred, quant;
     pcomp *path;
     size_t npath;
+    char *cpath;                      /* canonical path text (vs__fpath_text) */
     fset set;
     unsigned bounds;
     long double gt, gte, lt, lte;    /* P_RANGE, N_COUNT */
@@ -175,6 +173,7 @@ static void node_free(fnode *n) {
     if (!n) return;
     for (size_t i = 0; i < n->npath; i++) vs__free(n->path[i].name);
     vs__free(n->path);
+    vs__free(n->cpath);
     set_free(&n->set);
     vs__regex_put(n->rx);
     for (size_t i = 0; i < n->nwords; i++) vs__free(n->words[i].s);
@@ -272,6 +271,30 @@ static size_t arr_len(cctx *c, const char *p) {
 
 /* ---- paths ---- */
 
+/* The canonical text of a path: components joined with '.', indexes as [n] and [],
+ * names quoted when they hold '.', '[', ']' or '$' (names never hold '"'). */
+static char *canon_path(const pcomp *pc, size_t n) {
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++) cap += pc[i].kind == K_KEY ? pc[i].len + 3 : 12;
+    char *out = vs__malloc(cap), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (pc[i].kind != K_KEY) {
+            o += pc[i].kind == K_ALL ? sprintf(o, "[]") : sprintf(o, "[%u]", pc[i].idx);
+            continue;
+        }
+        if (i) *o++ = '.';
+        int q = memchr(pc[i].name, '.', pc[i].len) || memchr(pc[i].name, '[', pc[i].len) ||
+                memchr(pc[i].name, ']', pc[i].len) || memchr(pc[i].name, '$', pc[i].len);
+        if (q) *o++ = '"';
+        memcpy(o, pc[i].name, pc[i].len);
+        o += pc[i].len;
+        if (q) *o++ = '"';
+    }
+    *o = 0;
+    return out;
+}
+
 static int compile_path(cctx *c, const char *p, fnode *n) {
     size_t mark = path_push(c, "key", 0);
     char *s = NULL;
@@ -350,6 +373,7 @@ static int compile_path(cctx *c, const char *p, fnode *n) {
         rc = cerr(c, p, "unexpected '%c' in key '%.64s'", s[i], s);
         goto done;
     }
+    if (!(n->cpath = canon_path(n->path, n->npath))) rc = oom(c);
 done:
     vs__free(s);
     path_pop(c, mark);
@@ -438,10 +462,10 @@ static int ascii_word(unsigned char ch) {
            ch >= 0x80;
 }
 
-static char fold(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch; }
+#define fold vs__filter_fold
 
 /* The next word of s[*i..len): [*a, *a + *wl). 0 when none is left. */
-static int next_word(const char *s, size_t len, size_t *i, size_t *a, size_t *wl) {
+int vs__filter_next_word(const char *s, size_t len, size_t *i, size_t *a, size_t *wl) {
     while (*i < len && !ascii_word((unsigned char)s[*i])) (*i)++;
     if (*i == len) return 0;
     *a = *i;
@@ -463,7 +487,7 @@ static int compile_text(cctx *c, const char *p, fnode *n) {
     }
     size_t i = 0, a, wl;
     for (size_t k = 0; k < len; k++) s[k] = fold(s[k]);
-    while (next_word(s, len, &i, &a, &wl)) {
+    while (vs__filter_next_word(s, len, &i, &a, &wl)) {
         int dup = 0;
         for (size_t w = 0; w < n->nwords; w++)
             if (n->words[w].len == wl && !memcmp(n->words[w].s, s + a, wl)) dup = 1;
@@ -1021,7 +1045,7 @@ static int in_set(ectx *x, const fset *s, const char *p, int *scalar) {
 static int words_ok(const fnode *n, const char *s, size_t len) {
     uint64_t need = n->nwords == 64 ? ~0ull : (1ull << n->nwords) - 1, have = 0;
     size_t i = 0, a, wl;
-    while (have != need && next_word(s, len, &i, &a, &wl))
+    while (have != need && vs__filter_next_word(s, len, &i, &a, &wl))
         for (size_t w = 0; w < n->nwords; w++) {
             if (n->words[w].len != wl) continue;
             size_t k = 0;
@@ -1275,4 +1299,342 @@ int vs__filter_eval(const vs__filter *f, vs__filter_ctx *cx, const char *payload
     const char *root = payload && len ? vs__jt_ws(payload, payload + len) : NULL;
     if (root && vs__jt_type(root, x.end) != VS__JT_OBJ) root = NULL;
     return node_eval(&x, f->root, root, id);
+}
+
+/* ------------------------------------------------ paths for payload indexes ---- */
+
+struct vs__fpath {
+    fnode *n; /* only path, npath and cpath are set */
+};
+
+int vs__fpath_compile(const char *key, vs__fpath **out, vs__err *e) {
+    *out = NULL;
+    if (!key) return vs__errf(e, VS_EINVAL, "payload index path is NULL");
+    /* Compile through the filter grammar: quote the key as a JSON string. */
+    size_t kl = strlen(key);
+    if (kl == 0) return vs__errf(e, VS_EINVAL, "payload index path is empty");
+    if (kl > 4096) return vs__errf(e, VS_EINVAL, "payload index path is longer than 4096 bytes");
+    char *js = vs__malloc(kl * 6 + 3), *o = js;
+    if (!js) return vs__errf(e, VS_ENOMEM, "out of memory");
+    *o++ = '"';
+    for (size_t i = 0; i < kl; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch < 0x20 || ch == '"' || ch == '\\')
+            o += sprintf(o, "\\u%04x", ch);
+        else
+            *o++ = (char)ch;
+    }
+    *o++ = '"';
+    size_t at;
+    const char *why;
+    int rc = VS_OK;
+    fnode *n = vs__calloc(1, sizeof *n);
+    vs__fpath *p = vs__calloc(1, sizeof *p);
+    if (!n || !p) {
+        rc = vs__errf(e, VS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (vs__json_check(js, (size_t)(o - js), &at, &why)) {
+        rc = vs__errf(e, VS_EINVAL, "payload index path is not valid UTF-8");
+        goto done;
+    }
+    cctx c;
+    memset(&c, 0, sizeof c);
+    c.e = e;
+    c.text = js;
+    c.end = o;
+    if ((rc = compile_path(&c, js, n))) {
+        if (rc == VS_EFILTER) {
+            /* "key: bad array index in key 'a[x' (at byte 0)" → a path error */
+            const char *m = strstr(e->msg, ": ");
+            char msg[sizeof e->msg];
+            snprintf(msg, sizeof msg, "%s", m ? m + 2 : e->msg);
+            char *cut = strstr(msg, " (at byte");
+            if (cut) *cut = 0;
+            rc = vs__errf(e, VS_EINVAL, "bad payload index path: %s", msg);
+        }
+        goto done;
+    }
+    p->n = n;
+    n = NULL;
+    *out = p;
+    p = NULL;
+done:
+    node_free(n);
+    vs__free(p);
+    vs__free(js);
+    return rc;
+}
+
+void vs__fpath_free(vs__fpath *p) {
+    if (!p) return;
+    node_free(p->n);
+    vs__free(p);
+}
+
+const char *vs__fpath_text(const vs__fpath *p) { return p->n->cpath; }
+
+typedef struct vstate {
+    vs__fval_fn fn;
+    void *arg;
+} vstate;
+
+static int visit_value(ectx *x, void *arg, const char *p) {
+    const vstate *st = arg;
+    vs__fval v;
+    memset(&v, 0, sizeof v);
+    v.type = vs__jt_type(p, x->end);
+    if (v.type == VS__JT_STR) {
+        int r = str_of(x, p, &v.s, &v.len);
+        if (r <= 0) return r < 0 ? r : 0;
+    } else if (v.type == VS__JT_NUM && !read_num(x, p, &v.num)) {
+        return 0;
+    }
+    return st->fn(st->arg, &v);
+}
+
+int vs__fpath_values(const vs__fpath *p, vs__filter_ctx *cx, const char *payload, size_t len,
+                     vs__fval_fn fn, void *arg, vs__err *e) {
+    ectx x = {cx, e, payload ? payload + len : NULL};
+    const char *root = payload && len ? vs__jt_ws(payload, payload + len) : NULL;
+    if (!root || vs__jt_type(root, x.end) != VS__JT_OBJ) return 0;
+    vstate st = {fn, arg};
+    return walk(&x, p->n->path, p->n->npath, root, 1, visit_value, &st);
+}
+
+/* ------------------------------------------------------- planning over rows ---- */
+
+/* The leaf a node offers to a row source, or 0 when it is not one. */
+static int as_leaf(const fnode *n, vs__fleaf *lf) {
+    if (n->kind != N_FIELD || n->quant != Q_ANY) return 0;
+    memset(lf, 0, sizeof *lf);
+    lf->path = n->cpath;
+    lf->bounds = n->bounds; /* B_* and VS__BOUND_* are the same bits */
+    switch (n->pred) {
+    case P_EQ:
+        lf->op = VS__LEAF_EQ;
+        lf->nums = n->set.nums;
+        lf->nnum = n->set.nnum;
+        lf->strs = n->set.strs;
+        lf->nstr = n->set.nstr;
+        lf->bools = n->set.bools;
+        return 1;
+    case P_RANGE:
+        lf->op = VS__LEAF_RANGE;
+        lf->gt = n->gt, lf->gte = n->gte, lf->lt = n->lt, lf->lte = n->lte;
+        return 1;
+    case P_DTRANGE:
+        lf->op = VS__LEAF_DTRANGE;
+        lf->dgt = n->dgt, lf->dgte = n->dgte, lf->dlt = n->dlt, lf->dlte = n->dlte;
+        return 1;
+    case P_TEXT:
+        lf->op = VS__LEAF_TEXT;
+        lf->words = n->words;
+        lf->nwords = n->nwords;
+        return 1;
+    }
+    return 0;
+}
+
+_Static_assert((int)B_GT == (int)VS__BOUND_GT && (int)B_GTE == (int)VS__BOUND_GTE &&
+                   (int)B_LT == (int)VS__BOUND_LT && (int)B_LTE == (int)VS__BOUND_LTE,
+               "bound bits are shared with vs__fleaf");
+
+/* Selectivity in [0, 1], or -1 when unknown; *exact stays 1 only if every condition
+ * was answered exactly. */
+static double node_est(const fnode *n, const vs__frows *src, int *exact) {
+    double nr = src->nrows ? (double)src->nrows : 1.0;
+    vs__fleaf lf;
+    if (as_leaf(n, &lf)) {
+        int ex = 0;
+        double r = src->estimate(src->ctx, &lf, &ex);
+        if (r < 0) {
+            *exact = 0;
+            return -1;
+        }
+        if (!ex) *exact = 0;
+        return r >= nr ? 1.0 : r / nr;
+    }
+    if (n->kind != N_FILTER) {
+        *exact = 0;
+        return -1;
+    }
+    double s = 1.0;
+    int known = 0;
+    for (size_t i = 0; i < n->nkids[C_MUST]; i++) {
+        double k = node_est(n->kids[C_MUST][i], src, exact);
+        if (k >= 0) s *= k, known = 1;
+    }
+    for (size_t i = 0; i < n->nkids[C_MUST_NOT]; i++) {
+        int ex = 1;
+        double k = node_est(n->kids[C_MUST_NOT][i], src, &ex);
+        if (k >= 0 && ex)
+            s *= 1.0 - k, known = 1;
+        else
+            *exact = 0;
+    }
+    int ors[2] = {n->has_should, n->min_count == 1};
+    const int ork[2] = {C_SHOULD, C_MIN};
+    if (n->min_count > 1) *exact = 0;
+    for (int o = 0; o < 2; o++) {
+        if (!ors[o]) continue;
+        double none = 1.0;
+        int all = 1;
+        for (size_t i = 0; i < n->nkids[ork[o]] && all; i++) {
+            double k = node_est(n->kids[ork[o]][i], src, exact);
+            if (k < 0)
+                all = 0;
+            else
+                none *= 1.0 - k;
+        }
+        if (all) s *= 1.0 - none, known = 1;
+    }
+    if (!known && (n->nkids[C_MUST] || n->nkids[C_MUST_NOT] || n->has_should || n->min_count))
+        return -1;
+    return s; /* {} matches everything: 1, exact */
+}
+
+double vs__filter_estimate(const vs__filter *f, const vs__frows *src, int *complete) {
+    *complete = 1;
+    if (!f) return (double)src->nrows;
+    double s = node_est(f->root, src, complete);
+    if (s < 0) {
+        *complete = 0;
+        return -1;
+    }
+    return s * (double)src->nrows;
+}
+
+/* A row set while folding: known = 0 → every row may match (unknown); known with
+ * b == NULL → every row matches. */
+typedef struct rset {
+    uint64_t *b;
+    int known, exact;
+} rset;
+
+static int rset_all(size_t nw, uint64_t **out) {
+    if (!(*out = vs__malloc(nw * 8 + 8))) return VS_ENOMEM;
+    memset(*out, 0xff, nw * 8 + 8);
+    return VS_OK;
+}
+
+static int node_rows(const fnode *n, const vs__frows *src, rset *out, vs__err *e);
+
+/* AND of `acc` with x (consumes x). */
+static int rset_and(rset *acc, rset *x, size_t nw) {
+    if (!x->known) {
+        acc->exact = 0;
+        return VS_OK;
+    }
+    if (!x->exact) acc->exact = 0;
+    if (!x->b) return VS_OK; /* all rows */
+    if (!acc->known || !acc->b) {
+        int ex = acc->exact;
+        vs__free(acc->b);
+        *acc = *x;
+        acc->known = 1;
+        acc->exact = ex && x->exact;
+        x->b = NULL;
+        return VS_OK;
+    }
+    for (size_t w = 0; w < nw; w++) acc->b[w] &= x->b[w];
+    vs__free(x->b);
+    x->b = NULL;
+    return VS_OK;
+}
+
+static int node_rows(const fnode *n, const vs__frows *src, rset *out, vs__err *e) {
+    size_t nw = (src->nrows + 63) / 64;
+    memset(out, 0, sizeof *out);
+    vs__fleaf lf;
+    if (as_leaf(n, &lf)) {
+        uint64_t *b = vs__calloc(nw + 1, 8);
+        if (!b) return vs__errf(e, VS_ENOMEM, "out of memory planning a filter");
+        int ex = 0, r = src->rows(src->ctx, &lf, b, &ex, e);
+        if (r) {
+            vs__free(b);
+            return r < 0 ? r : VS_OK; /* 1: unknown */
+        }
+        *out = (rset){b, 1, ex};
+        return VS_OK;
+    }
+    if (n->kind != N_FILTER) return VS_OK;
+    rset acc = {NULL, 1, 1}; /* all rows, exactly */
+    int rc = VS_OK;
+    for (size_t i = 0; i < n->nkids[C_MUST] && !rc; i++) {
+        rset x;
+        if (!(rc = node_rows(n->kids[C_MUST][i], src, &x, e))) rc = rset_and(&acc, &x, nw);
+    }
+    for (size_t i = 0; i < n->nkids[C_MUST_NOT] && !rc; i++) {
+        rset x;
+        if ((rc = node_rows(n->kids[C_MUST_NOT][i], src, &x, e))) break;
+        if (!x.known || !x.exact) { /* NOT of a superset says nothing */
+            vs__free(x.b);
+            acc.exact = 0;
+            continue;
+        }
+        if (!x.b) { /* NOT all rows: none */
+            if ((rc = rset_all(nw, &x.b))) break;
+        } else {
+            for (size_t w = 0; w < nw; w++) x.b[w] = ~x.b[w];
+            x.exact = 1;
+            rc = rset_and(&acc, &x, nw);
+            continue;
+        }
+        memset(x.b, 0, nw * 8 + 8);
+        rc = rset_and(&acc, &x, nw);
+    }
+    int ors[2] = {n->has_should, n->min_count == 1};
+    const int ork[2] = {C_SHOULD, C_MIN};
+    if (n->min_count > 1) acc.exact = 0;
+    for (int o = 0; o < 2 && !rc; o++) {
+        if (!ors[o]) continue;
+        rset u = {vs__calloc(nw + 1, 8), 1, 1};
+        if (!u.b) {
+            rc = VS_ENOMEM;
+            break;
+        }
+        for (size_t i = 0; i < n->nkids[ork[o]] && u.known && !rc; i++) {
+            rset x;
+            if ((rc = node_rows(n->kids[ork[o]][i], src, &x, e))) break;
+            if (!x.known) {
+                u.known = 0;
+            } else if (!x.b) {
+                memset(u.b, 0xff, nw * 8 + 8);
+                if (!x.exact) u.exact = 0;
+            } else {
+                for (size_t w = 0; w < nw; w++) u.b[w] |= x.b[w];
+                if (!x.exact) u.exact = 0;
+            }
+            vs__free(x.b);
+        }
+        if (!rc) rc = rset_and(&acc, &u, nw);
+        vs__free(u.b);
+    }
+    if (rc) {
+        vs__free(acc.b);
+        return rc == VS_ENOMEM ? vs__errf(e, VS_ENOMEM, "out of memory planning a filter") : rc;
+    }
+    *out = acc;
+    return VS_OK;
+}
+
+int vs__filter_rows(const vs__filter *f, const vs__frows *src, uint64_t **bits, int *exact,
+                    vs__err *e) {
+    *bits = NULL;
+    *exact = 1;
+    if (!f) return VS_OK;
+    rset r;
+    int rc = node_rows(f->root, src, &r, e);
+    if (rc) return rc;
+    if (!r.known || (!r.b && !r.exact)) { /* nothing learnt */
+        vs__free(r.b);
+        *exact = 0;
+        return VS_OK;
+    }
+    if (!r.b && (rc = rset_all((src->nrows + 63) / 64, &r.b)))
+        return vs__errf(e, VS_ENOMEM, "out of memory planning a filter");
+    *bits = r.b;
+    *exact = r.exact;
+    return VS_OK;
 }

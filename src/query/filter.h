@@ -115,4 +115,88 @@ void vs__filter_ctx_release(vs__filter_ctx *cx);
 int vs__filter_eval(const vs__filter *f, vs__filter_ctx *cx, const char *payload, size_t len,
                     const vs_id *id, vs__err *e);
 
+/* ---- for payload indexes and the planner (query/plan.h, index/payload_index.h) ----
+ *
+ * A payload index answers some field conditions ("leaves") for the rows of one segment
+ * without reading payloads. The filter tree is combined here, so the index never needs
+ * to know the tree's shape: vs__filter_estimate and vs__filter_rows ask a vs__frows
+ * source about each leaf and fold the answers through must / should / must_not.
+ * Leaves offered: "match" value/any (EQ), numeric "range" (RANGE), datetime "range"
+ * (DTRANGE) and "match.text" (TEXT), each with the default quantifier "any"; every
+ * other condition is left to vs__filter_eval. */
+
+typedef struct vs__fstr {
+    char *s;
+    size_t len;
+} vs__fstr;
+
+enum { VS__LEAF_EQ = 1, VS__LEAF_RANGE, VS__LEAF_DTRANGE, VS__LEAF_TEXT };
+enum { VS__BOUND_GT = 1, VS__BOUND_GTE = 2, VS__BOUND_LT = 4, VS__BOUND_LTE = 8 };
+
+typedef struct vs__fleaf {
+    int op;                 /* VS__LEAF_* */
+    const char *path;       /* canonical path text (vs__fpath_text) */
+    const long double *nums; /* EQ: sorted integral numbers */
+    size_t nnum;
+    const vs__fstr *strs;   /* EQ: sorted strings (bytewise) */
+    size_t nstr;
+    unsigned bools;         /* EQ: bit 0 false, bit 1 true */
+    unsigned bounds;        /* RANGE, DTRANGE: VS__BOUND_* present */
+    long double gt, gte, lt, lte;   /* RANGE */
+    int64_t dgt, dgte, dlt, dlte;   /* DTRANGE, UTC microseconds */
+    const vs__fstr *words;  /* TEXT: distinct ASCII-folded words, all required */
+    size_t nwords;
+} vs__fleaf;
+
+/* A source of row sets over one segment of nrows rows (bitmaps of (nrows+63)/64 words).
+ * estimate: rows that may match the leaf (an upper bound) and whether that is exact, or
+ *   a negative number when the source cannot answer the leaf.
+ * rows: ORs the rows matching the leaf into bits; *exact = 0 when that is a superset.
+ *   Returns VS_OK, 1 when it cannot answer, or a negative code. */
+typedef struct vs__frows {
+    size_t nrows;
+    void *ctx;
+    double (*estimate)(void *ctx, const vs__fleaf *lf, int *exact);
+    int (*rows)(void *ctx, const vs__fleaf *lf, uint64_t *bits, int *exact, vs__err *e);
+} vs__frows;
+
+/* Estimated number of matching rows from the leaves src answers (conditions combined
+ * as if independent); *complete = 1 when every condition was answered exactly, so no
+ * row needs vs__filter_eval. Negative when nothing could be estimated. */
+double vs__filter_estimate(const vs__filter *f, const vs__frows *src, int *complete);
+/* The rows that may match: *bits (owned by the caller, vs__free; NULL = no condition
+ * could be answered, so every row may match) and *exact (1: exactly the matching rows,
+ * tombstones aside; 0: a superset to check with vs__filter_eval). Bits past nrows are
+ * unspecified. */
+int vs__filter_rows(const vs__filter *f, const vs__frows *src, uint64_t **bits, int *exact,
+                    vs__err *e);
+
+/* A compiled path, as payload indexes name their field (the grammar of PATH above). */
+typedef struct vs__fpath vs__fpath;
+/* VS_EINVAL with the reason when key is not a valid path. */
+int vs__fpath_compile(const char *key, vs__fpath **out, vs__err *e);
+void vs__fpath_free(vs__fpath *p);
+/* Canonical text: "$." dropped, components quoted only when they must be, so every
+ * spelling of one path has one text. */
+const char *vs__fpath_text(const vs__fpath *p);
+
+/* One value of a field (filter.h's "values of a field"), as index builders see it. */
+typedef struct vs__fval {
+    int type;        /* VS__JT_* (util/jtext.h) */
+    const char *s;   /* STR: decoded bytes, valid during the callback */
+    size_t len;
+    long double num; /* NUM: integers exact, others via double */
+} vs__fval;
+typedef int (*vs__fval_fn)(void *arg, const vs__fval *v);
+/* Calls fn for every value of the path in the payload text; fn returns 0 to go on, 1 to
+ * stop or a negative code. Returns 0, 1 (stopped) or the code. */
+int vs__fpath_values(const vs__fpath *p, vs__filter_ctx *cx, const char *payload, size_t len,
+                     vs__fval_fn fn, void *arg, vs__err *e);
+/* The words of a string as match.text sees them: the next word of s[*i..len) is
+ * [*a, *a + *wl) (compare ASCII-folded: vs__filter_fold); 0 when none is left. */
+int vs__filter_next_word(const char *s, size_t len, size_t *i, size_t *a, size_t *wl);
+static inline char vs__filter_fold(char ch) {
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
 #endif

@@ -18,7 +18,7 @@
 
 typedef struct pnode {
     const char *name;
-    char label[48];
+    char label[200];
     uint32_t parent, child, last, next; /* 0 = none (the root is never a child) */
     uint64_t t0, ns, calls, bytes, bytes0;
     uint64_t c[VS__PC_N];
@@ -59,6 +59,15 @@ void vs__prof_free(vs__prof *p) {
     if (!p) return;
     vs__free(p->n);
     vs__free(p);
+}
+
+void vs__prof_label(vs__prof *p, uint32_t node, const char *label) {
+    if (!p || !node || !label) return;
+    /* ';' separates frames in folded stacks */
+    char *o = p->n[node].label;
+    size_t i = 0;
+    for (; label[i] && i + 1 < sizeof p->n[node].label; i++) o[i] = label[i] == ';' ? ',' : label[i];
+    o[i] = 0;
 }
 
 uint32_t vs__prof_enter(vs__prof *p, const char *name, const char *label) {
@@ -187,7 +196,7 @@ static void esc(sb *b, const char *s, int xml) {
 
 static void json_node(const vs__prof *p, uint32_t i, sb *b, int depth) {
     const pnode *x = &p->n[i];
-    char t[128];
+    char t[256];
     title(x, t, sizeof t);
     sbf(b, "{\"type\":\"");
     esc(b, x->name, 0);
@@ -221,7 +230,7 @@ static uint64_t self_ns(const vs__prof *p, uint32_t i) {
 }
 
 static void folded_node(const vs__prof *p, uint32_t i, char *stack, size_t slen, sb *b) {
-    char t[128];
+    char t[256];
     title(&p->n[i], t, sizeof t);
     for (char *c = t; *c; c++)
         if (*c == ';' || *c == '\n') *c = ','; /* ';' separates frames */
@@ -245,7 +254,7 @@ char *vs__prof_folded(const vs__prof *p) {
 
 static void text_node(const vs__prof *p, uint32_t i, int depth, sb *b) {
     const pnode *x = &p->n[i];
-    char t[128];
+    char t[256];
     title(x, t, sizeof t);
     sbf(b, "%*s%s%s  (time=%.3f ms", depth * 2, "", depth ? "-> " : "", t, (double)x->ns / 1e6);
     if (x->calls > 1) sbf(b, " loops=%llu", (unsigned long long)x->calls);
@@ -284,7 +293,7 @@ static int max_depth(const vs__prof *p, uint32_t i) {
  * same stage has the same colour in every graph. */
 static void svg_node(const vs__prof *p, uint32_t i, double x, double w, int depth, int rows, sb *b) {
     const pnode *n = &p->n[i];
-    char t[128];
+    char t[256];
     title(n, t, sizeof t);
     unsigned h = 2166136261u;
     for (const char *c = n->name; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;

@@ -40,6 +40,8 @@ void vs__prof_free(vs__prof *p);
 /* Opens a child stage of the current one and makes it current; returns its handle (0 when
  * p is NULL or memory ran out: later calls with 0 are no-ops). label may be NULL. */
 uint32_t vs__prof_enter(vs__prof *p, const char *name, const char *label);
+/* Replaces a stage's label (at most 199 bytes kept; ';' becomes ','). */
+void vs__prof_label(vs__prof *p, uint32_t node, const char *label);
 /* Closes the stage (must be the current one), adding its wall time and allocations. */
 void vs__prof_exit(vs__prof *p, uint32_t node);
 /* Adds v to a counter of a stage. */

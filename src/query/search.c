@@ -3,6 +3,7 @@
  */
 #include "query/search.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 
 #include "index/hnsw.h"
 #include "index/index.h"
+#include "engine/pindex.h"
 #include "query/filter.h"
+#include "query/plan.h"
 #include "query/profile.h"
 #include "query/result.h"
 #include "query/topk.h"
@@ -36,37 +39,89 @@ static int is_finite_vec(const float *v, size_t n) {
     return 1;
 }
 
-/* ---- stage 2: candidates ------------------------------------------------ */
+/* ---- stages 2-4: plan, candidates, scoring (per segment) ---------------- */
 
-/* 1/0 whether row r of s passes filter f, or a negative code (vs__filter_eval). */
-static int row_matches(const vs__segment *s, size_t r, const vs__filter *f, vs__filter_ctx *fx,
-                       vs__err *e) {
-    size_t len = 0;
-    const char *txt = vs__filter_needs_payload(f) ? vs__seg_payload(s, r, &len) : NULL;
-    vs_id id = {s->ids[r].kind, s->ids[r].num, s->ids[r].str, s->ids[r].len};
-    return vs__filter_eval(f, fx, txt, len, &id, e);
+/* Locks (and catches up) the mutable segment's payload indexes while a plan reads them. */
+static void plan_lock(vs__segment *s) {
+    if (s->is_mutable) vs__pindex_lock_live(s);
+}
+static void plan_unlock(vs__segment *s) {
+    if (s->is_mutable) vs__pindex_unlock_live(s);
 }
 
-/* Bitmap of rows allowed by tombstones and filter; NULL filter → tombstones only
- * (the scan then reads seg->del directly, no bitmap is built). */
-static int allowed_rows(const vs__segment *s, const vs__filter *f, vs__filter_ctx *fx,
-                        uint64_t **out, vs__err *e) {
-    *out = NULL;
-    if (!f) return VS_OK;
-    size_t nw = (s->rows + 63) / 64;
-    uint64_t *bits = vs__calloc(nw + 1, 8);
-    if (!bits) return vs__errf(e, VS_ENOMEM, "out of memory filtering");
-    for (size_t r = 0; r < s->rows; r++) {
-        if (vs__seg_deleted(s, r)) continue;
-        int m = row_matches(s, r, f, fx, e);
-        if (m < 0) {
-            vs__free(bits);
-            return m;
-        }
-        if (m) bits[r >> 6] |= 1ull << (r & 63);
+/* Moves the hits of a per-segment heap into the query's heap. */
+static void topk_merge(vs__topk *dst, const vs__topk *src) {
+    for (size_t i = 0; i < src->n; i++) vs__topk_push(dst, src->h[i].score, src->h[i].slot, src->h[i].row);
+}
+
+typedef struct seg_job {
+    vs__segment *s;
+    uint32_t slot, fi;
+    int kind;
+    size_t K;
+    const vs__filter *flt;
+    vs__filter_ctx *fx;
+    vs__search_ctx *cx;
+    vs__seg_plan *plan;
+    vs__hit *buf; /* scratch heap storage, room for bufcap hits */
+    size_t bufcap;
+    vs__prof *prof;
+    uint32_t pnode;
+    uint64_t fallbacks;
+} seg_job;
+
+/* GRAPH for one query into t: the filtered walk, and the exact scan when the walk came
+ * back short (the filter cut the graph apart around the query). */
+static int graph_one(seg_job *j, const float *q, vs__topk *t, vs__err *e) {
+    vs__topk tt = {j->buf, 0, j->K, -INFINITY};
+    int rc = vs__index_hnsw.search(j->s, j->slot, j->fi, j->kind, q, j->plan->bits, &tt, j->cx, e);
+    if (rc) return rc;
+    size_t want = j->K < j->plan->allowed ? j->K : j->plan->allowed;
+    if (tt.n < want) {
+        tt.n = 0;
+        tt.floor = -INFINITY;
+        j->fallbacks++;
+        vs__flat_scan(j->s, j->slot, j->fi, j->kind, q, j->plan->bits, 0, j->s->rows, &tt, j->cx);
     }
-    *out = bits;
+    topk_merge(t, &tt);
     return VS_OK;
+}
+
+/* POST for one query: an unfiltered walk for k' hits, filtered afterwards; GRAPH with the
+ * bitmap when fewer than k pass. */
+static int post_one(seg_job *j, const float *q, vs__topk *t, vs__err *e) {
+    double sel = j->plan->live ? j->plan->est / (double)j->plan->live : 1.0;
+    size_t kk = (size_t)ceil((double)j->K / (sel > 0.01 ? sel : 0.01) * 1.3) + 8;
+    if (kk > j->plan->live) kk = j->plan->live;
+    if (kk > j->bufcap) kk = j->bufcap;
+    if (kk < j->K) kk = j->K;
+    vs__topk tt = {j->buf, 0, kk, -INFINITY};
+    uint32_t ef0 = j->cx->ef;
+    if (j->cx->ef < kk) j->cx->ef = kk > VS_HNSW_EF_MAX ? VS_HNSW_EF_MAX : (uint32_t)kk;
+    int rc = vs__index_hnsw.search(j->s, j->slot, j->fi, j->kind, q, NULL, &tt, j->cx, e);
+    j->cx->ef = ef0;
+    if (rc) return rc;
+    size_t pass = 0;
+    uint64_t ev0 = j->fx->evals;
+    for (size_t i = 0; i < tt.n; i++) {
+        int m = vs__plan_row_matches(j->s, tt.h[i].row, j->flt, j->fx, e);
+        if (m < 0) return m;
+        if (m) tt.h[pass++] = tt.h[i];
+    }
+    vs__prof_add(j->prof, j->pnode, VS__PC_FILTER_EVALS, j->fx->evals - ev0);
+    if (pass >= j->K || pass == j->plan->live) {
+        tt.n = pass;
+        topk_merge(t, &tt);
+        return VS_OK;
+    }
+    j->fallbacks++;
+    if (!j->plan->bits) {
+        plan_lock(j->s);
+        rc = vs__plan_bits(j->s, j->flt, j->fx, j->plan, e);
+        plan_unlock(j->s);
+        if (rc) return rc;
+    }
+    return graph_one(j, q, t, e);
 }
 
 /* ---- stage 5: fetch --------------------------------------------------------- */
@@ -123,7 +178,8 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     if (q->ef > VS_HNSW_EF_MAX)
         return vs__errf(e, VS_ERANGE, "ef %u is out of range %d..%d", q->ef, VS_HNSW_EF_MIN,
                         VS_HNSW_EF_MAX);
-    if (q->flags & ~(VS_QUERY_EXACT | VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT | VS_QUERY_PROFILE))
+    if (q->flags & ~(VS_QUERY_EXACT | VS_QUERY_NO_RESCORE | VS_QUERY_IGNORE_QUANT | VS_QUERY_PROFILE |
+                     VS_QUERY_EXPLAIN))
         return vs__errf(e, VS_EINVAL, "unknown query flags 0x%x", q->flags);
     if (q->oversampling != 0 && !(q->oversampling >= VS_OVERSAMPLING_MIN &&
                                   q->oversampling <= VS_OVERSAMPLING_MAX))
@@ -140,7 +196,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     const vs__dist_ops *d = vs__dist();
     /* The profile (off: NULL, and every vs__prof_* call below returns at once). */
     vs__prof *prof = NULL;
-    if ((q->flags & VS_QUERY_PROFILE) && !(prof = vs__prof_new()))
+    if ((q->flags & (VS_QUERY_PROFILE | VS_QUERY_EXPLAIN)) && !(prof = vs__prof_new()))
         return vs__errf(e, VS_ENOMEM, "out of memory for the query profile");
     vs__filter *flt = NULL;
     uint32_t ps = vs__prof_enter(prof, "parse filter", NULL);
@@ -156,7 +212,9 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     float *qs = NULL;
     vs__topk *tops = NULL;
     vs__hit *heap = NULL;
-    uint64_t **allow = NULL;
+    vs__hit *sbuf = NULL;
+    size_t sbufcap = 0;
+    const int explain = (q->flags & VS_QUERY_EXPLAIN) != 0;
     vs__segment **segs = NULL;
     size_t nseg = 0;
     vs_result *res = NULL;
@@ -188,8 +246,9 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     if (cap == 0) cap = 1;
     heap = vs__malloc(nq * cap * sizeof *heap);
     segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
-    allow = vs__calloc(c->nsegs + 1, sizeof *allow);
-    if (!heap || !segs || !allow) {
+    sbufcap = 3 * K + 16; /* a segment's own heap: GRAPH needs K, POST up to ~2.6 K + 8 */
+    sbuf = flt ? vs__malloc(sbufcap * sizeof *sbuf) : NULL;
+    if (!heap || !segs || (flt && !sbuf)) {
         pthread_rwlock_unlock(&c->lock);
         goto oom;
     }
@@ -211,32 +270,58 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
                      s->rows - s->ndeleted);
             psg = vs__prof_enter(prof, "segment", lab);
         }
-        /* ---- stage 2 ---- */
-        pst = flt ? vs__prof_enter(prof, "filter", NULL) : 0;
-        uint64_t ev0 = fx.evals;
-        if ((rc = allowed_rows(s, flt, &fx, &allow[si], e))) break;
-        /* ---- stages 3+4: the segment's index scores into the top-k heaps ---- */
-        size_t allowed = SIZE_MAX;
-        if (allow[si]) {
-            allowed = 0;
-            for (size_t w = 0; w < (s->rows + 63) / 64; w++)
-                allowed += (size_t)__builtin_popcountll(allow[si][w]);
+        /* ---- stage 2: the plan (and the allowed rows) ---- */
+        const int exact = (q->flags & VS_QUERY_EXACT) != 0;
+        const int has_graph = !exact && s->idx[fi].p && s->idx[fi].kind == VS_INDEX_HNSW;
+        vs__seg_plan plan;
+        memset(&plan, 0, sizeof plan);
+        if (flt) {
+            pst = vs__prof_enter(prof, "plan", NULL);
+            uint64_t ev0 = fx.evals;
+            plan_lock(s);
+            rc = vs__plan_segment(s, flt, &fx, has_graph, K, cx.ef, explain, &plan, e);
+            plan_unlock(s);
+            vs__prof_label(prof, pst, plan.how);
+            vs__prof_add(prof, pst, VS__PC_FILTER_EVALS, fx.evals - ev0);
+            vs__prof_add(prof, pst, VS__PC_CANDIDATES, plan.bits ? plan.allowed : (uint64_t)plan.est);
+            vs__prof_exit(prof, pst);
+            if (rc) {
+                vs__plan_release(&plan);
+                vs__prof_exit(prof, psg);
+                break;
+            }
         }
-        vs__prof_add(prof, pst, VS__PC_FILTER_EVALS, fx.evals - ev0);
-        vs__prof_add(prof, pst, VS__PC_CANDIDATES, allowed);
-        vs__prof_exit(prof, pst);
-        const vs__index_ops *ix =
-            vs__index_for(s, (uint32_t)fi, (q->flags & VS_QUERY_EXACT) != 0, allowed);
-        pst = vs__prof_enter(prof, ix->name, NULL);
+        if (explain || plan.mode == VS__PLAN_EMPTY) {
+            vs__plan_release(&plan);
+            vs__prof_exit(prof, psg);
+            continue;
+        }
+        /* ---- stages 3+4: the segment's index scores into the top-k heaps ---- */
+        const vs__index_ops *ix = !flt ? vs__index_for(s, (uint32_t)fi, exact, SIZE_MAX)
+                                  : plan.mode == VS__PLAN_EXACT ? &vs__index_flat
+                                                                : &vs__index_hnsw;
+        static const char *const stage[] = {NULL, "flat", "hnsw filtered", "hnsw then filter"};
+        pst = vs__prof_enter(prof, flt ? stage[plan.mode] : ix->name, NULL);
         vs__search_stats st0 = cx.st;
-        if (ix == &vs__index_flat && nq >= VS_GEMM_MIN_QUERIES) {
-            rc = ix->search_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, allow[si], tops,
-                                  &cx, e);
+        seg_job job = {s, (uint32_t)si, (uint32_t)fi, kind, K, flt, &fx, &cx, &plan, sbuf, sbufcap,
+                       prof, pst, 0};
+        if (flt && plan.mode == VS__PLAN_GRAPH) {
+            for (size_t i = 0; i < nq && !rc; i++) rc = graph_one(&job, qs + i * dim, &tops[i], e);
+        } else if (flt && plan.mode == VS__PLAN_POST) {
+            for (size_t i = 0; i < nq && !rc; i++) rc = post_one(&job, qs + i * dim, &tops[i], e);
+        } else if (ix == &vs__index_flat && nq >= VS_GEMM_MIN_QUERIES) {
+            rc = ix->search_batch(s, (uint32_t)si, (uint32_t)fi, kind, qs, nq, plan.bits, tops, &cx, e);
         } else {
             for (size_t i = 0; i < nq && !rc; i++)
-                rc = ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, allow[si],
+                rc = ix->search(s, (uint32_t)si, (uint32_t)fi, kind, qs + i * dim, plan.bits,
                                 &tops[i], &cx, e);
         }
+        if (job.fallbacks) {
+            char lab[64];
+            snprintf(lab, sizeof lab, "%" PRIu64 " of %zu queries fell back", job.fallbacks, nq);
+            vs__prof_label(prof, pst, lab);
+        }
+        vs__plan_release(&plan);
         vs__prof_add(prof, pst, VS__PC_DISTANCES, cx.st.distances - st0.distances);
         vs__prof_add(prof, pst, VS__PC_VISITED, cx.st.visited - st0.visited);
         vs__prof_add(prof, pst, VS__PC_RESCORED, cx.st.rescored - st0.rescored);
@@ -272,9 +357,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
 oom:
     rc = vs__errf(e, VS_ENOMEM, "out of memory for a query of %zu vectors, k=%u", nq, q->k);
 done:
-    if (allow)
-        for (size_t i = 0; i < nseg; i++) vs__free(allow[i]);
-    vs__free(allow);
+    vs__free(sbuf);
     vs__free(segs);
     vs__free(heap);
     vs__free(tops);
@@ -343,11 +426,14 @@ int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
         if (!segs) rc = vs__errf(e, VS_ENOMEM, "out of memory counting");
         uint64_t total = 0;
         for (size_t i = 0; i < n && !rc; i++) {
-            uint64_t *bits;
-            if ((rc = allowed_rows(segs[i], f, &fx, &bits, e))) break;
-            for (size_t w = 0; w < (segs[i]->rows + 63) / 64; w++)
-                total += (uint64_t)__builtin_popcountll(bits[w]);
-            vs__free(bits);
+            vs__seg_plan pl;
+            memset(&pl, 0, sizeof pl);
+            plan_lock(segs[i]);
+            rc = vs__plan_bits(segs[i], f, &fx, &pl, e);
+            plan_unlock(segs[i]);
+            if (rc) break;
+            total += pl.allowed;
+            vs__plan_release(&pl);
         }
         *count = total;
         vs__free(segs);
@@ -469,7 +555,7 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
         for (size_t i = 0; i < k; i++) {
             const vs__segment *s = segs[h[i].slot];
             if (f) {
-                int m = row_matches(s, h[i].row, f, &fx, e);
+                int m = vs__plan_row_matches(s, h[i].row, f, &fx, e);
                 if (m < 0) {
                     rc = m;
                     break;

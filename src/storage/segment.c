@@ -71,6 +71,7 @@ void vs__seg_ref(vs__segment *s) { atomic_fetch_add(&s->refs, 1); }
 static void seg_free(vs__segment *s) {
     for (uint32_t f = 0; f < s->nfields; f++)
         if (s->idx[f].p) s->idx[f].free(s->idx[f].p);
+    for (uint32_t i = 0; i < s->npidx; i++) s->pidx_free(s->pidx[i]);
     if (s->is_mutable) {
         for (uint32_t f = 0; f < s->nfields; f++) vs__aligned_free(s->vec[f]);
         for (size_t i = 0; i < s->rows; i++) {
@@ -169,6 +170,7 @@ void vs__seg_set_payload(vs__segment *s, size_t row, char *payload) {
     s->heap_bytes += strlen(payload) + 1;
     vs__free(s->payloads[row]);
     s->payloads[row] = payload;
+    s->pay_changes++;
 }
 
 /* ------------------------------------------------------------ writing ---- */

@@ -77,6 +77,12 @@ typedef struct vs__segment {
     uint64_t disk_bytes;
     uint64_t heap_bytes; /* mutable: payload and id bytes held (kept current on change) */
     vs__seg_index idx[VS_FIELDS_MAX]; /* attached under the collection lock, exclusive */
+    /* Payload indexes (index/payload_index.h), in no particular order; attached and
+     * detached under the collection lock, exclusive. pidx_free frees one. */
+    void *pidx[VS_PINDEX_MAX];
+    uint32_t npidx;
+    void (*pidx_free)(void *p);
+    uint64_t pay_changes; /* mutable: payloads replaced in place (vs__seg_set_payload) */
     _Atomic int refs;
 } vs__segment;
 
