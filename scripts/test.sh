@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
-SUITES="util io simd wal store filter filter_diff filter_text datetime regex profile snapshot index hnsw quant cli fault crash"
+SUITES="util io simd wal store filter filter_diff filter_text datetime regex profile pindex snapshot index hnsw quant cli fault crash"
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 status=0

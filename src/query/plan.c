@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "index/payload_index.h"
@@ -197,8 +198,20 @@ int vs__plan_segment(const vs__segment *s, const vs__filter *f, vs__filter_ctx *
     p->est = est;
     double n = p->live ? (double)p->live : 1.0, sel = est / n;
     double G = GRAPH_COST_PER_BEAM * (double)(beam > k ? beam : k);
-    if (explain) {
-        if (!has_graph || est * est <= G * n)
+    /* VS_PLAN=exact|graph|post forces a strategy (tests exercise each on small data) */
+    const char *force = explain ? NULL : getenv("VS_PLAN");
+    if (force && !strcmp(force, "exact")) {
+        if (!p->bits && (rc = vs__plan_bits(s, f, fx, p, e))) return rc;
+        p->mode = p->allowed ? VS__PLAN_EXACT : VS__PLAN_EMPTY;
+    } else if (force && has_graph && !strcmp(force, "graph")) {
+        if (!p->bits && (rc = vs__plan_bits(s, f, fx, p, e))) return rc;
+        p->mode = p->allowed ? VS__PLAN_GRAPH : VS__PLAN_EMPTY;
+    } else if (force && has_graph && !strcmp(force, "post")) {
+        p->mode = VS__PLAN_POST;
+    } else if (explain) {
+        if (p->source >= 3 && est == 0)
+            p->mode = VS__PLAN_EMPTY;
+        else if (!has_graph || est * est <= G * n)
             p->mode = VS__PLAN_EXACT;
         else
             p->mode = sel >= POST_MIN_SEL ? VS__PLAN_POST : VS__PLAN_GRAPH;

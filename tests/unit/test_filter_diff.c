@@ -563,67 +563,49 @@ static int cand_cmp(const void *x, const void *y) {
     return a->d < b->d ? -1 : a->d > b->d;
 }
 
-TEST(filter_diff, collection_count_and_search_match_reference) {
-    g_rng = 0xD1B54A32D192ED03ull ^ vt_seed();
-    const size_t n = 3000;
-    vs_store_options o;
-    vs_store_options_init(&o);
-    o.fsync = VS_FSYNC_OFF;
-    o.background = 0;
-    vs_store *s;
-    char msg[256];
-    ASSERT_MSG(vs_store_open(vt_path("db"), &o, &s, msg, sizeof msg) == VS_OK, "%s", msg);
-    vs_schema *sc;
-    ASSERT_OK(vs_schema_new(&sc));
-    ASSERT_OK(vs_schema_add_vector(sc, "", CD, VS_METRIC_L2));
-    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 16, 100, 500));
-    ASSERT_OK(vs_coll_create(s, "c", sc));
-    vs_schema_free(sc);
+/* The collection under test and the reference state beside it. */
+typedef struct coll_ref {
     vs_coll *c;
-    ASSERT_OK(vs_coll_open(s, "c", &c));
-    float *vec = malloc(n * CD * sizeof *vec);
-    cJSON **pay = malloc(n * sizeof *pay);
-    char **txt = malloc(n * sizeof *txt);
-    vs_id *ids = malloc(n * sizeof *ids);
-    int *live = malloc(n * sizeof *live);
-    for (size_t i = 0; i < n; i++) {
-        for (int j = 0; j < CD; j++) vec[i * CD + j] = (float)rnd(1000000) / 1e6f;
-        pay[i] = rand_payload();
-        txt[i] = cJSON_PrintUnformatted(pay[i]);
-        ids[i] = vs_id_num(i);
-        live[i] = 1;
-    }
-    /* 1500 + 1000 sealed (flushes), 500 in the mutable segment */
-    size_t parts[] = {0, 1500, 2500, 3000};
-    for (int p = 0; p < 3; p++) {
-        size_t a = parts[p], m = parts[p + 1] - a;
-        vs_vectors col = {NULL, vec + a * CD, CD};
-        vs_upsert_batch b = {m, ids + a, &col, 1, (const char *const *)(txt + a), NULL};
-        ASSERT_OK(vs_upsert(c, &b));
-        if (p < 2) ASSERT_OK(vs_coll_flush(c));
-    }
-    ASSERT_OK(vs_coll_wait_indexed(c, -1));
-    /* delete every 7th point */
-    for (size_t i = 0; i < n; i += 7) {
-        ASSERT_OK(vs_delete(c, &ids[i], 1, NULL));
-        live[i] = 0;
-    }
-    cand *cs = malloc(n * sizeof *cs);
-    int nfilters = vt_long() ? 1000 : 150;
-    double recall_sum = 0;
-    int recall_n = 0, nonzero = 0;
+    size_t n;
+    float *vec;
+    cJSON **pay;
+    char **txt;
+    vs_id *ids;
+    int *live;
+    cand *cs;
+} coll_ref;
+
+/* Random filters against the reference: count equal, exact search equal (ids by
+ * distance), and recall@10 of the planner's choice and of each forced strategy
+ * (VS_PLAN, plan.h) ≥ 0.95. */
+static void check_filters(coll_ref *R, int nfilters, const char *phase) {
+    static const char *const modes[] = {NULL, "graph", "post", "exact"};
+    double recall_sum[4] = {0};
+    int recall_n[4] = {0}, nonzero = 0;
+    size_t n = R->n;
     for (int fi = 0; fi < nfilters; fi++) {
-        cJSON *fj = rand_filter(1, 0);
+        /* two in three are simple (one or two field conditions, which the indexes can
+         * answer); the rest use the whole language */
+        cJSON *fj;
+        if (fi % 3 == 2) {
+            fj = rand_filter(1, 0);
+        } else {
+            fj = cJSON_CreateObject();
+            cJSON *arr = cJSON_AddArrayToObject(fj, rnd(3) ? "must" : rnd(2) ? "should" : "must_not");
+            for (uint32_t k = 1 + rnd(2); k > 0; k--) cJSON_AddItemToArray(arr, rand_field());
+        }
         char *ftext = cJSON_PrintUnformatted(fj);
-        const float *q = vec + (size_t)rnd((uint32_t)n) * CD;
+        const float *q = R->vec + (size_t)rnd((uint32_t)n) * CD;
         size_t nc = 0;
         for (size_t i = 0; i < n; i++)
-            if (live[i] && ref_filter(fj, pay[i], &ids[i], 0)) cs[nc++] = (cand){dist2(q, vec + i * CD), i};
-        qsort(cs, nc, sizeof *cs, cand_cmp);
+            if (R->live[i] && ref_filter(fj, R->pay[i], &R->ids[i], 0))
+                R->cs[nc++] = (cand){dist2(q, R->vec + i * CD), i};
+        qsort(R->cs, nc, sizeof *R->cs, cand_cmp);
         nonzero += nc > 0;
         uint64_t cnt;
-        ASSERT_OK(vs_count(c, ftext, &cnt));
-        ASSERT_MSG(cnt == nc, "seed %u: count %" PRIu64 " != reference %zu for %s", vt_seed(), cnt, nc, ftext);
+        ASSERT_OK(vs_count(R->c, ftext, &cnt));
+        ASSERT_MSG(cnt == nc, "%s, seed %u: count %" PRIu64 " != reference %zu for %s", phase,
+                   vt_seed(), cnt, nc, ftext);
         vs_query qq;
         vs_query_init(&qq);
         qq.vectors = q;
@@ -631,41 +613,172 @@ TEST(filter_diff, collection_count_and_search_match_reference) {
         qq.k = 10;
         qq.filter = ftext;
         qq.with = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            qq.flags = pass == 0 ? VS_QUERY_EXACT : 0;
-            qq.ef = 128;
+        qq.ef = 128;
+        for (int pass = -1; pass < 4; pass++) {
+            qq.flags = pass < 0 ? VS_QUERY_EXACT : 0;
+            if (pass > 0)
+                setenv("VS_PLAN", modes[pass], 1);
+            else
+                unsetenv("VS_PLAN");
             vs_result *r;
-            ASSERT_OK(vs_query_run(c, &qq, &r));
+            ASSERT_OK(vs_query_run(R->c, &qq, &r));
             size_t got = vs_result_rows(r, 0), want = nc < 10 ? nc : 10;
-            if (pass == 0) {
-                ASSERT_MSG(got == want, "seed %u: exact search returned %zu, want %zu for %s",
-                           vt_seed(), got, want, ftext);
+            if (pass < 0 || pass == 3) {
+                ASSERT_MSG(got == want, "%s, seed %u: exact search returned %zu, want %zu for %s",
+                           phase, vt_seed(), got, want, ftext);
                 for (size_t j = 0; j < got; j++) {
                     double d = vs_result_score(r, 0, j);
-                    ASSERT_MSG(fabs(d * d - cs[j].d) < 1e-4, "seed %u: hit %zu at distance %g, "
-                               "reference %g (id %" PRIu64 ") for %s", vt_seed(), j, d * d,
-                               cs[j].d, cs[j].id, ftext);
+                    ASSERT_MSG(fabs(d * d - R->cs[j].d) < 1e-4, "%s, seed %u: hit %zu at distance "
+                               "%g, reference %g (id %" PRIu64 ") for %s", phase, vt_seed(), j,
+                               d * d, R->cs[j].d, R->cs[j].id, ftext);
                 }
-            } else if (want == 10) {
-                size_t hit = 0;
+            } else {
+                /* every hit must match the filter, whatever the strategy */
                 for (size_t j = 0; j < got; j++) {
                     uint64_t id = vs_result_id(r, 0, j).num;
-                    for (size_t k = 0; k < 10; k++) hit += cs[k].id == id;
+                    ASSERT_MSG(id < n && R->live[id] && ref_filter(fj, R->pay[id], &R->ids[id], 0),
+                               "%s, seed %u, plan %s: id %" PRIu64 " does not match %s", phase,
+                               vt_seed(), modes[pass] ? modes[pass] : "auto", id, ftext);
                 }
-                recall_sum += (double)hit / 10;
-                recall_n++;
+                if (want == 10) {
+                    size_t hit = 0;
+                    for (size_t j = 0; j < got; j++) {
+                        uint64_t id = vs_result_id(r, 0, j).num;
+                        for (size_t k = 0; k < 10; k++) hit += R->cs[k].id == id;
+                    }
+                    recall_sum[pass] += (double)hit / 10;
+                    recall_n[pass]++;
+                }
             }
             vs_result_free(r);
         }
+        unsetenv("VS_PLAN");
         cJSON_free(ftext);
         cJSON_Delete(fj);
     }
-    vt_note("%d filters, %d with matches, indexed recall@10 %.3f over %d", nfilters, nonzero,
-            recall_n ? recall_sum / recall_n : 1.0, recall_n);
-    ASSERT_MSG(recall_n == 0 || recall_sum / recall_n >= 0.95, "recall %.3f", recall_sum / recall_n);
+    vt_note("%s: %d filters, %d with matches; recall@10 auto %.3f, graph %.3f, post %.3f (over %d)",
+            phase, nfilters, nonzero, recall_n[0] ? recall_sum[0] / recall_n[0] : 1.0,
+            recall_n[1] ? recall_sum[1] / recall_n[1] : 1.0,
+            recall_n[2] ? recall_sum[2] / recall_n[2] : 1.0, recall_n[0]);
+    for (int m = 0; m < 3; m++)
+        ASSERT_MSG(recall_n[m] == 0 || recall_sum[m] / recall_n[m] >= 0.95, "%s: recall %.3f with plan %s",
+                   phase, recall_sum[m] / recall_n[m], modes[m] ? modes[m] : "auto");
     ASSERT(nonzero > nfilters / 10);
-    for (size_t i = 0; i < n; i++) cJSON_Delete(pay[i]), cJSON_free(txt[i]);
-    free(cs), free(vec), free(pay), free(txt), free(ids), free(live);
-    vs_coll_close(c);
+}
+
+static void ref_set(coll_ref *R, size_t i, cJSON *p) {
+    cJSON_Delete(R->pay[i]);
+    cJSON_free(R->txt[i]);
+    R->pay[i] = p;
+    R->txt[i] = cJSON_PrintUnformatted(p);
+}
+
+static vs_coll *open_coll(vs_store **s) {
+    vs_store_options o;
+    vs_store_options_init(&o);
+    o.fsync = VS_FSYNC_OFF;
+    o.background = 0;
+    char msg[256];
+    ASSERT_MSG(vs_store_open(vt_path("db"), &o, s, msg, sizeof msg) == VS_OK, "%s", msg);
+    vs_coll *c = NULL;
+    if (vs_coll_open(*s, "c", &c) == VS_OK) return c;
+    vs_schema *sc;
+    ASSERT_OK(vs_schema_new(&sc));
+    ASSERT_OK(vs_schema_add_vector(sc, "", CD, VS_METRIC_L2));
+    ASSERT_OK(vs_schema_set_hnsw(sc, NULL, 16, 100, 500));
+    ASSERT_OK(vs_coll_create(*s, "c", sc));
+    vs_schema_free(sc);
+    ASSERT_OK(vs_coll_open(*s, "c", &c));
+    return c;
+}
+
+/* Paths that filters use, each indexed with every type: most leaves can be answered by
+ * some index, others (a[1], n[0].b, zz) never are, and types mismatch the values on
+ * purpose (an integer index on fields holding 0.5 steps is "incomplete"). */
+static const char *const k_ipaths[] = {"a", "b", "c", "o.a", "o.b", "n[].a", "s", "t", "a[0]", "$.o.o.a"};
+
+TEST(filter_diff, collection_count_and_search_match_reference) {
+    g_rng = 0xD1B54A32D192ED03ull ^ vt_seed();
+    coll_ref R;
+    memset(&R, 0, sizeof R);
+    const size_t n = R.n = 3000;
+    vs_store *s;
+    R.c = open_coll(&s);
+    R.vec = malloc(n * CD * sizeof *R.vec);
+    R.pay = malloc(n * sizeof *R.pay);
+    R.txt = malloc(n * sizeof *R.txt);
+    R.ids = malloc(n * sizeof *R.ids);
+    R.live = malloc(n * sizeof *R.live);
+    R.cs = malloc(n * sizeof *R.cs);
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < CD; j++) R.vec[i * CD + j] = (float)rnd(1000000) / 1e6f;
+        R.pay[i] = rand_payload();
+        R.txt[i] = cJSON_PrintUnformatted(R.pay[i]);
+        R.ids[i] = vs_id_num(i);
+        R.live[i] = 1;
+    }
+    /* 1500 + 1000 sealed (flushes), 500 in the mutable segment */
+    size_t parts[] = {0, 1500, 2500, 3000};
+    for (int p = 0; p < 3; p++) {
+        size_t a = parts[p], m = parts[p + 1] - a;
+        vs_vectors col = {NULL, R.vec + a * CD, CD};
+        vs_upsert_batch b = {m, R.ids + a, &col, 1, (const char *const *)(R.txt + a), NULL};
+        ASSERT_OK(vs_upsert(R.c, &b));
+        if (p < 2) ASSERT_OK(vs_coll_flush(R.c));
+    }
+    ASSERT_OK(vs_coll_wait_indexed(R.c, -1));
+    /* delete every 7th point */
+    for (size_t i = 0; i < n; i += 7) {
+        ASSERT_OK(vs_delete(R.c, &R.ids[i], 1, NULL));
+        R.live[i] = 0;
+    }
+    int nf = vt_long() ? 600 : 60;
+    check_filters(&R, nf, "no payload indexes");
+
+    /* Every type on every path (60 indexes). */
+    for (size_t p = 0; p < sizeof k_ipaths / sizeof *k_ipaths; p++)
+        for (int t = VS_PINDEX_KEYWORD; t <= VS_PINDEX_TEXT; t++)
+            ASSERT_OK(vs_coll_create_payload_index(R.c, k_ipaths[p], t));
+    check_filters(&R, nf, "indexed");
+
+    /* Payloads replaced (sealed rows move to the mutable segment, mutable rows change in
+     * place), deleted points come back, new rows arrive in the mutable segment. */
+    for (int k = 0; k < 300; k++) {
+        size_t i = rnd((uint32_t)n);
+        ref_set(&R, i, rand_payload());
+        if (R.live[i]) {
+            ASSERT_OK(vs_set_payload(R.c, &R.ids[i], 1, VS_PAYLOAD_OVERWRITE, R.txt[i], NULL));
+        } else {
+            vs_vectors col = {NULL, R.vec + i * CD, CD};
+            vs_upsert_batch b = {1, &R.ids[i], &col, 1, (const char *const *)&R.txt[i], NULL};
+            ASSERT_OK(vs_upsert(R.c, &b));
+            R.live[i] = 1;
+        }
+    }
+    check_filters(&R, nf, "after updates");
+    ASSERT_OK(vs_coll_flush(R.c));
+    ASSERT_OK(vs_coll_compact(R.c));
+    ASSERT_OK(vs_coll_wait_indexed(R.c, -1));
+    check_filters(&R, nf, "after compaction");
+    /* Reopen: indexes come back from their files. */
+    vs_coll_close(R.c);
+    vs_store_close(s);
+    R.c = open_coll(&s);
+    vs_pindex_info *info;
+    size_t ni;
+    ASSERT_OK(vs_coll_payload_indexes(R.c, &info, &ni));
+    ASSERT_EQ(ni, 60);
+    uint64_t entries = 0;
+    for (size_t i = 0; i < ni; i++) entries += info[i].entries;
+    ASSERT(entries > n);
+    vs_free(info);
+    check_filters(&R, nf, "reopened");
+    /* Dropping every index on a path leaves answers unchanged. */
+    ASSERT_OK(vs_coll_drop_payload_index(R.c, "a", 0));
+    ASSERT_OK(vs_coll_drop_payload_index(R.c, "s", VS_PINDEX_TEXT));
+    check_filters(&R, nf / 2, "some dropped");
+    for (size_t i = 0; i < n; i++) cJSON_Delete(R.pay[i]), cJSON_free(R.txt[i]);
+    free(R.cs), free(R.vec), free(R.pay), free(R.txt), free(R.ids), free(R.live);
+    vs_coll_close(R.c);
     vs_store_close(s);
 }
