@@ -89,7 +89,7 @@ static int term_find(const vs__pidx *x, const char *s, size_t len, uint32_t *id)
     for (size_t i = term_hash(s, len) & m;; i = (i + 1) & m) {
         uint32_t h = x->hash[i];
         if (!h) return 0;
-        if (x->tlen[h - 1] == len && !memcmp(x->tb + x->toff[h - 1], s, len)) {
+        if (x->tlen[h - 1] == len && (len == 0 || !memcmp(x->tb + x->toff[h - 1], s, len))) {
             *id = h - 1;
             return 1;
         }
@@ -133,7 +133,7 @@ static int term_intern(vs__pidx *x, const char *s, size_t len, uint32_t *id) {
         x->tb = b;
         x->tbcap = nc;
     }
-    memcpy(x->tb + x->tblen, s, len);
+    if (len) memcpy(x->tb + x->tblen, s, len);
     x->toff[x->nterms] = x->tblen;
     x->tlen[x->nterms] = (uint32_t)len;
     x->tblen += len;

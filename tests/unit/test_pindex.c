@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "util/alloc.h"
 #include "vecstore.h"
 
 #define PD 4
@@ -293,6 +294,49 @@ TEST(pindex, damaged_file_is_rebuilt) {
     s = open_store(0);
     c = make_coll(s);
     ASSERT_EQ(count(c, "color = 'red'"), 100);
+    vs_coll_close(c);
+    vs_store_close(s);
+}
+
+/* Out of memory anywhere in creating, using, flushing or compacting with indexes: an
+ * error or the right answer, never a wrong one, a crash or a leak. */
+TEST(pindex, out_of_memory_sweep) {
+    vs_store *s = open_store(0);
+    vs_coll *c = make_coll(s);
+    load(c, 0, 300);
+    ASSERT_OK(vs_coll_flush(c));
+    load(c, 300, 100);
+    int failures = 0;
+    for (int64_t n = 1; n < 3000; n += 23) {
+        vs__alloc_fail_after(n);
+        int rc1 = vs_coll_create_payload_index(c, "color", VS_PINDEX_KEYWORD);
+        int rc2 = vs_coll_create_payload_index(c, "n", VS_PINDEX_INTEGER);
+        uint64_t k = 0;
+        int rc3 = vs_count(c, "color = 'red' AND n < 350", &k);
+        vs_id id = vs_id_num((uint64_t)n % 400);
+        int rc4 = vs_set_payload(c, &id, 1, VS_PAYLOAD_SET, "{\"n\":1000}", NULL);
+        int rc5 = (n % 5 == 0) ? vs_coll_flush(c) : VS_OK;
+        vs__alloc_fail_after(0);
+        failures += rc1 != VS_OK || rc2 != VS_OK || rc3 != VS_OK || rc4 != VS_OK || rc5 != VS_OK;
+        ASSERT_MSG(rc1 == VS_OK || rc1 == VS_ENOMEM, "create: %d %s", rc1, vs_coll_errmsg(c));
+        ASSERT_MSG(rc3 == VS_OK || rc3 == VS_ENOMEM, "count: %d %s", rc3, vs_coll_errmsg(c));
+        /* the truth, computed without failures */
+        uint64_t want = 0;
+        ASSERT_OK(vs_count(c, "color = 'red' AND n < 350", &want));
+        uint64_t plain = 0;
+        /* quantifier "all" (the same on single values) is never answered by an index */
+        ASSERT_OK(vs_count(c, "{\"must\":[{\"key\":\"color\",\"match\":{\"value\":\"red\"},"
+                              "\"quantifier\":\"all\"},{\"key\":\"n\",\"range\":{\"lt\":350},"
+                              "\"quantifier\":\"all\"}]}",
+                           &plain));
+        ASSERT_EQ(want, plain);
+        if (rc4 == VS_EFATAL || rc5 == VS_EFATAL) break;
+        if (rc1 == VS_OK && rc2 == VS_OK) {
+            ASSERT_OK(vs_coll_drop_payload_index(c, "color", 0));
+            ASSERT_OK(vs_coll_drop_payload_index(c, "n", 0));
+        }
+    }
+    ASSERT(failures > 0);
     vs_coll_close(c);
     vs_store_close(s);
 }
