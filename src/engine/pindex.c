@@ -411,6 +411,7 @@ int vs__pindex_list(vs__coll *c, vs_pindex_info **out, size_t *n, vs__err *e) {
     *n = 0;
     pthread_mutex_lock(&c->wmu);
     pthread_rwlock_rdlock(&c->lock);
+    vs__pindex_lock_live(c->mut); /* caught up, so entries count every row */
     size_t bytes = (c->npdefs + 1) * sizeof(vs_pindex_info);
     for (size_t i = 0; i < c->npdefs; i++) bytes += strlen(vs__fpath_text(c->pdefs[i].path)) + 1;
     vs_pindex_info *info = vs__calloc(1, bytes);
@@ -430,16 +431,15 @@ int vs__pindex_list(vs__coll *c, vs_pindex_info **out, size_t *n, vs__err *e) {
                 vs__segment *s = si < c->nsegs ? c->segs[si] : c->mut;
                 int k = seg_find(s, pt, c->pdefs[i].type);
                 if (k < 0) continue;
-                vs__pidx *x = s->pidx[k];
-                vs__pidx_lock(x);
+                vs__pidx *x = s->pidx[k]; /* the live ones are locked (below) */
                 info[i].entries += vs__pidx_entries(x);
                 info[i].memory_bytes += vs__pidx_memory(x);
-                vs__pidx_unlock(x);
             }
         }
         *out = info;
         *n = c->npdefs;
     }
+    vs__pindex_unlock_live(c->mut);
     pthread_rwlock_unlock(&c->lock);
     pthread_mutex_unlock(&c->wmu);
     return rc;

@@ -181,6 +181,7 @@ int cmd_list(int argc, char **argv);
 int cmd_drop(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
+int cmd_payload_index(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);

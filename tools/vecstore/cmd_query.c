@@ -27,7 +27,7 @@
 static const char query_help[] =
     "usage: vecstore query STORE COLL (--vector '[...]' | --queries FILE) [-k K]\n"
     "                     [--filter JSON | --where TEXT] [--field NAME] [--exact]\n"
-    "                     [--with-vector] [--profile FILE] [--analyze]\n"
+    "                     [--with-vector] [--profile FILE] [--analyze] [--explain]\n"
     "                     [--with-payload | --no-payload] [--offset N]\n"
     "                     [--score-threshold X] [--batch N] [--ef N]\n"
     "                     [--oversampling X] [--no-rescore] [--ignore-quantization]\n"
@@ -48,6 +48,8 @@ static const char query_help[] =
     "                      (or .txt) folded stacks for flamegraph.pl/speedscope, else JSON\n"
     "  --analyze           run the query and print its stages with actual times and\n"
     "                      counters (like EXPLAIN ANALYZE) instead of the hits\n"
+    "  --explain           print the plan (per segment: strategy, estimated matching\n"
+    "                      rows and where the estimate came from) without running it\n"
     "  --exact             exact search even when an index exists\n"
     "  --ef N              HNSW beam width, 1..65536 (default 64; more = better recall)\n"
     "  --oversampling X    quantized fields: keep max(ef, k*X) candidates for rescoring\n"
@@ -69,7 +71,7 @@ static const char query_help[] =
 static const cli_optspec query_opts[] = {
     {"vector", 0, OPT_VALUE},        {"queries", 0, OPT_VALUE},      {"type", 0, OPT_VALUE},
     {"k", 'k', OPT_VALUE},           {"filter", 0, OPT_VALUE}, {"where", 0, OPT_VALUE},       {"field", 0, OPT_VALUE},
-    {"profile", 0, OPT_VALUE},       {"analyze", 0, OPT_FLAG},
+    {"profile", 0, OPT_VALUE},       {"analyze", 0, OPT_FLAG}, {"explain", 0, OPT_FLAG},
     {"exact", 0, OPT_FLAG},          {"with-vector", 0, OPT_FLAG},   {"with-payload", 0, OPT_FLAG},
     {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
     {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
@@ -268,13 +270,13 @@ int cmd_query(int argc, char **argv) {
         }
         q.oversampling = (float)d;
     }
-    prof_out po = {cli_opt(&a, "profile"), cli_has(&a, "analyze")};
+    prof_out po = {cli_opt(&a, "profile"), cli_has(&a, "analyze") || cli_has(&a, "explain")};
     if ((po.path || po.analyze) && qfile) {
-        rc = cli_usage("--profile and --analyze profile one query: use --vector");
+        rc = cli_usage("--profile, --analyze and --explain take one query: use --vector");
         goto done;
     }
     if (po.path || po.analyze) {
-        q.flags |= VS_QUERY_PROFILE;
+        q.flags |= cli_has(&a, "explain") ? VS_QUERY_EXPLAIN : VS_QUERY_PROFILE;
         g_prof = &po;
     }
     if (cli_has(&a, "ef")) {

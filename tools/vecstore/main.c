@@ -38,6 +38,7 @@ static const command commands[] = {
     {"drop", cmd_drop, "delete a collection"},
     {"flush", cmd_flush, "seal the mutable segment and checkpoint the WAL"},
     {"compact", cmd_compact, "merge segments and purge deleted points"},
+    {"payload-index", cmd_payload_index, "create, drop or list payload indexes"},
     {"snapshot", cmd_snapshot, "write a collection to an archive file"},
     {"restore", cmd_restore, "create a collection from an archive file"},
     {"check", cmd_check, "verify every checksum of a store"},
