@@ -14,7 +14,11 @@
 
 #define SAMPLE_ROWS 256
 #define GRAPH_COST_PER_BEAM 40.0 /* distances of an unfiltered walk per beam entry */
+/* POST from this selectivity: with an exact bitmap from the indexes costing little, only
+ * when most rows match; when the bitmap means reading payloads, much earlier (a walk for
+ * k/s·1.3 hits reads ~k/s payloads instead of all of them). */
 #define POST_MIN_SEL 0.5
+#define POST_MIN_SEL_UNINDEXED 0.05
 
 int vs__plan_row_matches(const vs__segment *s, size_t r, const vs__filter *f,
                          vs__filter_ctx *fx, vs__err *e) {
@@ -197,6 +201,7 @@ int vs__plan_segment(const vs__segment *s, const vs__filter *f, vs__filter_ctx *
     }
     p->est = est;
     double n = p->live ? (double)p->live : 1.0, sel = est / n;
+    double post_min = p->source == 3 ? POST_MIN_SEL : POST_MIN_SEL_UNINDEXED;
     double G = GRAPH_COST_PER_BEAM * (double)(beam > k ? beam : k);
     /* VS_PLAN=exact|graph|post forces a strategy (tests exercise each on small data) */
     const char *force = explain ? NULL : getenv("VS_PLAN");
@@ -214,8 +219,8 @@ int vs__plan_segment(const vs__segment *s, const vs__filter *f, vs__filter_ctx *
         else if (!has_graph || est * est <= G * n)
             p->mode = VS__PLAN_EXACT;
         else
-            p->mode = sel >= POST_MIN_SEL ? VS__PLAN_POST : VS__PLAN_GRAPH;
-    } else if (has_graph && sel >= POST_MIN_SEL && !p->bits) {
+            p->mode = sel >= post_min ? VS__PLAN_POST : VS__PLAN_GRAPH;
+    } else if (has_graph && sel >= post_min && !p->bits) {
         p->mode = VS__PLAN_POST;
     } else {
         if (!p->bits && (rc = vs__plan_bits(s, f, fx, p, e))) return rc;

@@ -15,9 +15,11 @@
  *          expanded but not returned, hnsw.c); if the walk returns fewer than
  *          min(k, allowed) hits — the filter cut the graph apart — the segment is
  *          scored exactly instead (the fallback that keeps recall up).
- *   POST   s ≥ 0.5 with a graph: walk unfiltered for k' = k/s·1.3 + 8 hits and keep the
- *          ones the filter accepts (no bitmap at all, the filter runs on ~k' payloads);
- *          if fewer than k survive, fall back to GRAPH with the bitmap.
+ *   POST   with a graph, s ≥ 0.5 (estimate from indexes, exact) or s ≥ 0.05 (estimate
+ *          from a sample: the bitmap would mean reading every payload): walk unfiltered
+ *          for k' = k/s·1.3 + 8 hits and keep the ones the filter accepts (no bitmap,
+ *          the filter runs on ~k' payloads); if fewer than k survive, fall back to
+ *          GRAPH with the bitmap.
  *
  * The allowed bitmap comes from the indexes when they answer every condition exactly
  * (no payload is read), from the indexes' superset checked with vs__filter_eval, or

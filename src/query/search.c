@@ -246,7 +246,9 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     if (cap == 0) cap = 1;
     heap = vs__malloc(nq * cap * sizeof *heap);
     segs = vs__malloc((c->nsegs + 1) * sizeof *segs);
-    sbufcap = 3 * K + 16; /* a segment's own heap: GRAPH needs K, POST up to ~2.6 K + 8 */
+    /* a segment's own heap: GRAPH needs K, POST k/s·1.3 + 8 with s >= 0.05 (plan.h) */
+    sbufcap = 27 * K + 16;
+    if (sbufcap > live + K + 16) sbufcap = live + K + 16;
     sbuf = flt ? vs__malloc(sbufcap * sizeof *sbuf) : NULL;
     if (!heap || !segs || (flt && !sbuf)) {
         pthread_rwlock_unlock(&c->lock);
