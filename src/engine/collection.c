@@ -930,11 +930,7 @@ int vs__coll_compact(vs__coll *c, int force, vs__err *e) {
             rc = vs__seg_open(c->dir, new_id, live, nd ? L : 0, &c->schema, &merged, e);
         }
         if (!rc) {
-            for (size_t i = 0; i < npb; i++) {
-                merged->pidx[merged->npidx++] = pbuilt[i];
-                pbuilt[i] = NULL;
-            }
-            merged->pidx_free = vs__pidx_free_void;
+            vs__pindex_adopt(merged, pbuilt, npb);
             vs__pindex_save_all(c, merged);
         }
         if (rc) {

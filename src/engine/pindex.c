@@ -85,8 +85,15 @@ static void seg_push(vs__segment *s, vs__pidx *x) {
     s->pidx_free = vs__pidx_free_void;
 }
 
+/* Saves one index into its segment's directory (derived data: when saving fails the
+ * file is removed, and the index is rebuilt at the next open). */
+static void save_one(const char *dir, const vs__pidx *x) {
+    vs__err se;
+    if (vs__pidx_save(x, dir, &se)) vs__pidx_unlink(dir, vs__pidx_path(x), vs__pidx_type(x));
+}
+
 /* Builds (or loads) the index of one declaration for a sealed segment. */
-static int sealed_index(vs__coll *c, vs__segment *s, const vs__pdef *d, int save, vs__pidx **out,
+static int sealed_index(vs__coll *c, vs__segment *s, const vs__pdef *d, vs__pidx **out,
                         vs__err *e) {
     char dir[4200];
     int have_dir = seg_dir(c, s, dir, sizeof dir) == VS_OK;
@@ -102,10 +109,7 @@ static int sealed_index(vs__coll *c, vs__segment *s, const vs__pdef *d, int save
     }
     int rc = vs__pidx_build(d->path, d->type, s->rows, seg_pay, s, out, e);
     if (rc) return vs__err_ctx(e, "payload index on '%s' of segment %u", vs__fpath_text(d->path), s->id);
-    if (save && have_dir && !c->opt.read_only) {
-        vs__err se;
-        if (vs__pidx_save(*out, dir, &se)) vs__pidx_unlink(dir, vs__fpath_text(d->path), d->type);
-    }
+    if (have_dir && !c->opt.read_only) save_one(dir, *out);
     return VS_OK;
 }
 
@@ -113,7 +117,7 @@ int vs__pindex_attach(vs__coll *c, vs__segment *s, vs__err *e) {
     for (size_t i = 0; i < c->npdefs; i++) {
         if (seg_find(s, vs__fpath_text(c->pdefs[i].path), c->pdefs[i].type) >= 0) continue;
         vs__pidx *x;
-        int rc = sealed_index(c, s, &c->pdefs[i], 1, &x, e);
+        int rc = sealed_index(c, s, &c->pdefs[i], &x, e);
         if (rc) return rc;
         seg_push(s, x);
     }
@@ -154,10 +158,20 @@ void vs__pindex_move(vs__segment *mut, vs__segment *sealed) {
 void vs__pindex_save_all(vs__coll *c, vs__segment *s) {
     char dir[4200];
     if (c->opt.read_only || seg_dir(c, s, dir, sizeof dir)) return;
-    for (uint32_t i = 0; i < s->npidx; i++) {
-        vs__err se;
-        if (vs__pidx_save(s->pidx[i], dir, &se))
-            vs__pidx_unlink(dir, vs__pidx_path(s->pidx[i]), vs__pidx_type(s->pidx[i]));
+    for (uint32_t i = 0; i < s->npidx; i++) save_one(dir, s->pidx[i]);
+}
+
+/* Saves the index (path text, type) of a sealed segment, if it has one. */
+static void save_named(vs__coll *c, vs__segment *s, const char *pt, int type) {
+    char dir[4200];
+    int k = seg_find(s, pt, type);
+    if (k >= 0 && seg_dir(c, s, dir, sizeof dir) == VS_OK) save_one(dir, s->pidx[k]);
+}
+
+void vs__pindex_adopt(vs__segment *s, void **built, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        seg_push(s, built[i]);
+        built[i] = NULL;
     }
 }
 
@@ -293,22 +307,8 @@ int vs__pindex_create(vs__coll *c, const char *path, int type, vs__err *e) {
     pthread_rwlock_unlock(&c->lock);
     pthread_mutex_unlock(&c->wmu);
     /* 3. Save (derived data: a failure only costs a rebuild at the next open). */
-    for (size_t i = 0; i < nsnap; i++) {
-        char dir[4200];
-        int k = seg_find(snap[i], pt, type);
-        vs__err se;
-        if (k >= 0 && seg_dir(c, snap[i], dir, sizeof dir) == VS_OK &&
-            vs__pidx_save(snap[i]->pidx[k], dir, &se))
-            vs__pidx_unlink(dir, pt, type);
-    }
-    for (size_t i = 0; i < nlate; i++) {
-        char dir[4200];
-        int k = seg_find(late[i], pt, type);
-        vs__err se;
-        if (k >= 0 && seg_dir(c, late[i], dir, sizeof dir) == VS_OK &&
-            vs__pidx_save(late[i]->pidx[k], dir, &se))
-            vs__pidx_unlink(dir, pt, type);
-    }
+    for (size_t i = 0; i < nsnap; i++) save_named(c, snap[i], pt, type);
+    for (size_t i = 0; i < nlate; i++) save_named(c, late[i], pt, type);
     goto out;
 unlock_w:
     pthread_mutex_unlock(&c->wmu);

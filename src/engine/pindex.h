@@ -39,6 +39,9 @@ int vs__pindex_prepare_seal(vs__coll *c, vs__segment *mut, vs__err *e);
 void vs__pindex_move(vs__segment *mut, vs__segment *sealed);
 /* Saves a sealed segment's indexes (after the swap; errors only cost a rebuild later). */
 void vs__pindex_save_all(vs__coll *c, vs__segment *s);
+/* Compaction: gives the segment-to-be (not yet visible) the n indexes built for it
+ * (takes them; built[] is left NULL). */
+void vs__pindex_adopt(vs__segment *s, void **built, size_t n);
 /* Compaction: builds the indexes of a segment-to-be whose row r has payload pay(ctx, r),
  * into out[] (one per declaration; free with vs__pidx_free). */
 int vs__pindex_build_for(vs__coll *c, size_t rows, const char *(*pay)(void *, size_t, size_t *),
