@@ -499,13 +499,12 @@ static size_t lower(const vs__pidx *x, uint64_t k) {
     return lo;
 }
 
-/* The query keys of an EQ leaf, sorted; 0 = cannot answer. *nk may be 0 (no value can
- * be present: matches nothing). keys must hold nnum + nstr + 2. */
-static int eq_keys(const vs__pidx *x, const vs__fleaf *lf, uint64_t *keys, size_t *nk) {
+/* The query keys of an EQ leaf the index answers (vs__pidx_answers), sorted; *nk may be
+ * 0 (no value can be present: matches nothing). keys must hold nnum + nstr + 2. */
+static void eq_keys(const vs__pidx *x, const vs__fleaf *lf, uint64_t *keys, size_t *nk) {
     size_t n = 0;
     switch (x->type) {
     case VS_PINDEX_KEYWORD:
-        if (lf->nnum || lf->bools) return 0;
         for (size_t i = 0; i < lf->nstr; i++) {
             uint32_t id;
             if (term_find(x, lf->strs[i].s, lf->strs[i].len, &id)) keys[n++] = id;
@@ -513,7 +512,6 @@ static int eq_keys(const vs__pidx *x, const vs__fleaf *lf, uint64_t *keys, size_
         break;
     case VS_PINDEX_INTEGER:
     case VS_PINDEX_FLOAT:
-        if (lf->nstr || lf->bools || x->incomplete) return 0;
         for (size_t i = 0; i < lf->nnum; i++) {
             int64_t v;
             double d;
@@ -522,15 +520,12 @@ static int eq_keys(const vs__pidx *x, const vs__fleaf *lf, uint64_t *keys, size_
         }
         break;
     case VS_PINDEX_BOOL:
-        if (lf->nstr || lf->nnum) return 0;
         if (lf->bools & 1u) keys[n++] = 0;
         if (lf->bools & 2u) keys[n++] = 1;
         break;
-    default: return 0;
     }
     qsort(keys, n, sizeof *keys, cmp_u64);
     *nk = n;
-    return 1;
 }
 
 static int in_keys(const uint64_t *keys, size_t nk, uint64_t k) {
@@ -589,10 +584,27 @@ static void range_slice(const vs__pidx *x, const vs__fleaf *lf, size_t *a, size_
     *b = lo;
 }
 
-static int range_ok_type(const vs__pidx *x, const vs__fleaf *lf) {
-    if (lf->op == VS__LEAF_RANGE)
-        return (x->type == VS_PINDEX_INTEGER || x->type == VS_PINDEX_FLOAT) && !x->incomplete;
-    return x->type == VS_PINDEX_DATETIME;
+int vs__pidx_answers(const vs__pidx *x, const vs__fleaf *lf) {
+    if (strcmp(lf->path, x->path)) return -1;
+    int ok = 0;
+    switch (lf->op) {
+    case VS__LEAF_EQ:
+        switch (x->type) {
+        case VS_PINDEX_KEYWORD: ok = !lf->nnum && !lf->bools; break;
+        case VS_PINDEX_INTEGER:
+        case VS_PINDEX_FLOAT: ok = !lf->nstr && !lf->bools && !x->incomplete; break;
+        case VS_PINDEX_BOOL: ok = !lf->nstr && !lf->nnum; break;
+        }
+        return ok ? 1 : -1;
+    case VS__LEAF_RANGE:
+        ok = (x->type == VS_PINDEX_INTEGER || x->type == VS_PINDEX_FLOAT) && !x->incomplete;
+        return ok ? 1 : -1;
+    case VS__LEAF_DTRANGE: return x->type == VS_PINDEX_DATETIME ? 1 : -1;
+    case VS__LEAF_TEXT:
+        ok = x->type == VS_PINDEX_TEXT && lf->nwords > 0 && lf->nwords <= 64;
+        return ok ? !x->multi : -1;
+    }
+    return -1;
 }
 
 /* Term ids of a TEXT leaf's words: 1 all present, 0 some word is in no row. */
@@ -610,35 +622,34 @@ static size_t count_key(const vs__pidx *x, uint64_t k) {
 }
 
 double vs__pidx_estimate(const vs__pidx *x, const vs__fleaf *lf, int *exact) {
-    *exact = 1;
-    if (strcmp(lf->path, x->path)) return -1;
+    int ans = vs__pidx_answers(x, lf);
+    if (ans < 0) return -1;
+    *exact = ans;
     switch (lf->op) {
     case VS__LEAF_EQ: {
         uint64_t kbuf[64], *keys = kbuf;
         size_t want = lf->nnum + lf->nstr + 2, nk;
         if (want > 64 && !(keys = vs__malloc(want * sizeof *keys))) return -1;
-        double r = -1;
-        if (eq_keys(x, lf, keys, &nk)) {
-            r = 0;
-            for (size_t i = 0; i < nk; i++) r += (double)count_key(x, keys[i]);
-        }
+        double r = 0;
+        eq_keys(x, lf, keys, &nk);
+        for (size_t i = 0; i < nk; i++) r += (double)count_key(x, keys[i]);
         if (keys != kbuf) vs__free(keys);
         return r;
     }
     case VS__LEAF_RANGE:
     case VS__LEAF_DTRANGE: {
-        if (!range_ok_type(x, lf)) return -1;
-        size_t a, b, c = 0;
-        range_slice(x, lf, &a, &b);
+        size_t lo, hi, c = 0;
+        range_slice(x, lf, &lo, &hi);
         for (size_t i = x->nsorted; i < x->n; i++)
             c += low_ok(x, lf, x->key[i]) && high_ok(x, lf, x->key[i]);
-        return (double)(b - a + c);
+        return (double)(hi - lo + c);
     }
     case VS__LEAF_TEXT: {
-        if (x->type != VS_PINDEX_TEXT || lf->nwords == 0 || lf->nwords > 64) return -1;
         uint32_t ids[64];
-        if (!text_terms(x, lf, ids)) return 0;
-        *exact = !x->multi;
+        if (!text_terms(x, lf, ids)) {
+            *exact = 1; /* some word is in no row: exactly none */
+            return 0;
+        }
         double m = (double)x->rows;
         for (size_t i = 0; i < lf->nwords; i++) {
             double c = (double)count_key(x, ids[i]);
@@ -658,17 +669,18 @@ static void set_rows_key(const vs__pidx *x, uint64_t k, uint64_t *bits) {
 }
 
 int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int *exact) {
-    *exact = 1;
-    if (strcmp(lf->path, x->path)) return 1;
+    int ans = vs__pidx_answers(x, lf);
+    if (ans < 0) return 1;
+    *exact = ans;
     switch (lf->op) {
     case VS__LEAF_EQ: {
         uint64_t kbuf[64], *keys = kbuf;
         size_t want = lf->nnum + lf->nstr + 2, nk;
         if (want > 64 && !(keys = vs__malloc(want * sizeof *keys))) return VS_ENOMEM;
-        int ok = eq_keys(x, lf, keys, &nk);
-        if (ok && nk <= 8) {
+        eq_keys(x, lf, keys, &nk);
+        if (nk <= 8) {
             for (size_t i = 0; i < nk; i++) set_rows_key(x, keys[i], bits);
-        } else if (ok) { /* many values: one pass over the tail */
+        } else { /* many values: one pass over the tail */
             for (size_t i = 0; i < nk; i++)
                 for (size_t a = lower(x, keys[i]); a < x->nsorted && x->key[a] == keys[i]; a++)
                     bits[x->row[a] >> 6] |= 1ull << (x->row[a] & 63);
@@ -676,24 +688,24 @@ int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int
                 if (in_keys(keys, nk, x->key[i])) bits[x->row[i] >> 6] |= 1ull << (x->row[i] & 63);
         }
         if (keys != kbuf) vs__free(keys);
-        return ok ? VS_OK : 1;
+        return VS_OK;
     }
     case VS__LEAF_RANGE:
     case VS__LEAF_DTRANGE: {
-        if (!range_ok_type(x, lf)) return 1;
-        size_t a, b;
-        range_slice(x, lf, &a, &b);
-        for (size_t i = a; i < b; i++) bits[x->row[i] >> 6] |= 1ull << (x->row[i] & 63);
+        size_t lo, hi;
+        range_slice(x, lf, &lo, &hi);
+        for (size_t i = lo; i < hi; i++) bits[x->row[i] >> 6] |= 1ull << (x->row[i] & 63);
         for (size_t i = x->nsorted; i < x->n; i++)
             if (low_ok(x, lf, x->key[i]) && high_ok(x, lf, x->key[i]))
                 bits[x->row[i] >> 6] |= 1ull << (x->row[i] & 63);
         return VS_OK;
     }
     case VS__LEAF_TEXT: {
-        if (x->type != VS_PINDEX_TEXT || lf->nwords == 0 || lf->nwords > 64) return 1;
         uint32_t ids[64];
-        if (!text_terms(x, lf, ids)) return VS_OK; /* some word is nowhere: no row */
-        *exact = !x->multi;
+        if (!text_terms(x, lf, ids)) {
+            *exact = 1; /* some word is in no row: exactly none */
+            return VS_OK;
+        }
         size_t nw = (x->rows + 63) / 64;
         uint64_t *acc = vs__calloc(nw + 1, 8), *one = lf->nwords > 1 ? vs__malloc(nw * 8 + 8) : NULL;
         if (!acc || (lf->nwords > 1 && !one)) {

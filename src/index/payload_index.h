@@ -75,6 +75,9 @@ int vs__pidx_merge(vs__pidx *x, vs__err *e);
 /* Live → frozen; cannot fail. Caller ensures nobody holds the index's mutex. */
 void vs__pidx_freeze(vs__pidx *x);
 
+/* Whether this index answers the leaf: -1 no, 1 exactly, 0 with a superset (text, when
+ * some row holds several strings). Cheap: no lookup. */
+int vs__pidx_answers(const vs__pidx *x, const vs__fleaf *lf);
 /* Answering filter leaves (filter.h, vs__frows): estimate returns matching entries (an
  * upper bound on rows) or -1 when this index cannot answer the leaf; rows ORs the
  * matching rows into bits and returns VS_OK, 1 (cannot answer) or a negative code. A

@@ -76,8 +76,7 @@ static int src_rows(void *ctx, const vs__fleaf *lf, uint64_t *bits, int *exact, 
     for (int want_exact = 1; want_exact >= 0 && rc == 1; want_exact--)
         for (uint32_t i = 0; i < c->s->npidx && rc == 1; i++) {
             const vs__pidx *x = usable(c->s, i);
-            int ex;
-            if (!x || vs__pidx_estimate(x, lf, &ex) < 0 || ex != want_exact) continue;
+            if (!x || vs__pidx_answers(x, lf) != want_exact) continue;
             rc = vs__pidx_rows_of(x, lf, bits, exact);
             if (rc == VS_OK) note_used(c, x);
         }
