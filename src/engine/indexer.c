@@ -77,7 +77,7 @@ static int complete(vs__coll *c, vs__segment *s, uint32_t f, vs__hnsw_index *x,
         pthread_rwlock_unlock(&c->lock);
         vs__hnsw_grow_release(&g);
     }
-    if ((rc = vs__hnsw_insert(x->g, s->vec[f], s->rows, 0, e)) || (rc = vs__hnsw_finish(x->g, e)))
+    if ((rc = vs__hnsw_insert(x->g, s->vec[f], s->rows, 0, e)) || (rc = vs__hnsw_finish(x->g, s->vec[f], e)))
         return rc;
     vs__hnsw_index_params p = params_of(c, f, s->id);
     return vs__hnsw_index_adopt(x, s->vec[f], s->rows, s->dims[f], kind_of(c, f), &p, out, e);

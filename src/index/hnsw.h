@@ -80,8 +80,10 @@ void vs__hnsw_grow_release(vs__hnsw_grow *g);
 int vs__hnsw_insert(vs__hnsw *h, const float *base, size_t to, size_t threads, vs__err *e);
 /* After the last insertion, with every reserved row inserted: repairs reachability
  * (hnsw_build.c) and frees the insertion state. The graph can then be saved and
- * validated; it stays searchable throughout. */
-int vs__hnsw_finish(vs__hnsw *h, vs__err *e);
+ * validated; it stays searchable throughout. base is where the rows' vectors live *now*:
+ * a graph grown over the mutable segment is finished over the sealed segment's copy
+ * (the mutable one is freed by then), so no pointer from an earlier insert is reused. */
+int vs__hnsw_finish(vs__hnsw *h, const float *base, vs__err *e);
 size_t vs__hnsw_rows(const vs__hnsw *h);     /* rows inserted and published */
 size_t vs__hnsw_reserved(const vs__hnsw *h); /* rows with room */
 

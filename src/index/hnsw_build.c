@@ -641,16 +641,20 @@ int vs__hnsw_insert(vs__hnsw *h, const float *base, size_t to, size_t threads, v
     return VS_OK;
 }
 
-int vs__hnsw_finish(vs__hnsw *h, vs__err *e) {
+int vs__hnsw_finish(vs__hnsw *h, const float *base, vs__err *e) {
     if (h->n != h->cap)
         return vs__errf(e, VS_EINVAL, "hnsw finish: %zu of %zu rows inserted", h->n, h->cap);
+    if (h->nodes && !base) return vs__errf(e, VS_EINVAL, "hnsw finish: no vectors");
     int rc = VS_OK;
     if (h->nodes && h->ins) {
         uint64_t *seen = vs__calloc((h->n + 63) / 64, sizeof *seen);
         uint32_t *queue = vs__malloc(h->nodes * sizeof *queue);
-        if (seen && queue && ins_ready(h, 1) == VS_OK)
+        if (seen && queue && ins_ready(h, 1) == VS_OK) {
+            /* The insert that grew the graph may have read another copy of the rows
+             * (vs__hnsw_insert returns early when nothing is left to insert). */
+            h->ins->b.base = base;
             h->repaired = repair(&h->ins->ws[0], seen, queue);
-        else
+        } else
             rc = vs__errf(e, VS_ENOMEM, "out of memory checking an hnsw graph's reachability");
         vs__free(seen);
         vs__free(queue);
@@ -679,7 +683,7 @@ int vs__hnsw_build(const float *base, size_t n, size_t dim, int kind, const vs__
     if ((rc = vs__hnsw_grow_prepare(h, n, 1, skip, &g, e))) goto fail;
     vs__hnsw_grow_commit(h, &g);
     vs__hnsw_grow_release(&g);
-    if ((rc = vs__hnsw_insert(h, base, n, p->threads, e)) || (rc = vs__hnsw_finish(h, e)))
+    if ((rc = vs__hnsw_insert(h, base, n, p->threads, e)) || (rc = vs__hnsw_finish(h, base, e)))
         goto fail;
     h->growing = 0; /* nobody else has seen it: from now on an ordinary, finished graph */
     *out = h;

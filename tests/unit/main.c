@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -84,6 +85,30 @@ int vt_exec_child(const char *test, const char *env_path) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A test that crashes takes the runner with it and prints no FAIL line; say which test
+ * it was and with which seed before dying, so a crash seen once in CI can be replayed.
+ * Only async-signal-safe calls here. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+static void on_fatal(int sig) {
+    char buf[512];
+    size_t n = 0;
+    const char *parts[] = {"FATAL signal in ", g_current ? g_current : "?", " (seed ", NULL};
+    for (int i = 0; parts[i]; i++)
+        for (const char *p = parts[i]; *p && n < sizeof buf - 32; p++) buf[n++] = *p;
+    char digits[16];
+    int nd = 0;
+    unsigned v = g_seed;
+    do digits[nd++] = (char)('0' + v % 10); while ((v /= 10) && nd < 15);
+    while (nd) buf[n++] = digits[--nd];
+    buf[n++] = ')';
+    buf[n++] = '\n';
+    ssize_t w = write(STDOUT_FILENO, buf, n);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+#endif
+
 static int run_one(const vt_case *c) {
     static char cur[256];
     snprintf(cur, sizeof cur, "%s.%s", c->suite, c->name);
@@ -114,6 +139,13 @@ int main(int argc, char **argv) {
     cJSON_InitHooks(&hooks);
     const char *seed = getenv("VS_TEST_SEED");
     g_seed = seed ? (unsigned)strtoul(seed, NULL, 10) : (unsigned)time(NULL);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* Not under the sanitizers: they install their own handlers and report better. */
+    signal(SIGSEGV, on_fatal);
+    signal(SIGBUS, on_fatal);
+    signal(SIGFPE, on_fatal);
+    signal(SIGILL, on_fatal);
+#endif
     /* The CLI binary sits next to this one in the build tree. */
     char self[PATH_MAX];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);

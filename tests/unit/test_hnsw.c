@@ -576,6 +576,31 @@ static void grow_insert(vs__hnsw *g, const float *v, size_t to, int exact, uint3
     ASSERT_EQ(vs__hnsw_rows(g), to);
 }
 
+/* A graph grown over one copy of the rows (the mutable segment's) is finished over
+ * another (the sealed segment's) after the first was freed: the reachability repair
+ * must read the copy finish is given. Duplicated points make the repair work; the first
+ * copy is large enough to be unmapped when freed, so reading it crashes without ASan. */
+TEST(hnsw, finish_reads_the_rows_it_is_given) {
+    size_t n = 3000, d = 32;
+    float *u = clustered(40, d, 5, 0.5f, 77, 0);
+    float *a = malloc(n * d * sizeof *a), *b = malloc(n * d * sizeof *b);
+    for (size_t i = 0; i < n; i++) memcpy(a + i * d, u + (i % 40) * d, d * sizeof *a);
+    memcpy(b, a, n * d * sizeof *a);
+    vs__hnsw_params p = {4, 20, 7, 1};
+    vs__hnsw *g;
+    vs__err e;
+    ASSERT_OK(vs__hnsw_new(d, VS__SCORE_NEGL2, &p, &g, &e));
+    grow_insert(g, a, n, 1, 1, NULL);
+    free(a);
+    ASSERT_RC(vs__hnsw_finish(g, NULL, &e), VS_EINVAL);
+    ASSERT_OK(vs__hnsw_finish(g, b, &e));
+    ASSERT_MSG(g->repaired > 0, "the repair had nothing to do: the test proves nothing");
+    ASSERT_OK(vs__hnsw_validate(g, &e));
+    vs__hnsw_free(g);
+    free(u);
+    free(b);
+}
+
 TEST(hnsw, growing_graph_equals_bulk_build) {
     size_t n = MID_N, d = 16;
     float *v = clustered(n, d, 30, 0.4f, 21, 0);
@@ -595,10 +620,10 @@ TEST(hnsw, growing_graph_equals_bulk_build) {
         r = to;
     }
     ASSERT(vs__hnsw_reserved(g) > n); /* grown past n: finish needs the exact size */
-    ASSERT_RC(vs__hnsw_finish(g, &e), VS_EINVAL);
+    ASSERT_RC(vs__hnsw_finish(g, v, &e), VS_EINVAL);
     grow_insert(g, v, n, 1, 1, NULL);  /* gives back the room beyond n */
     ASSERT_EQ(vs__hnsw_reserved(g), n);
-    ASSERT_OK(vs__hnsw_finish(g, &e));
+    ASSERT_OK(vs__hnsw_finish(g, v, &e));
     ASSERT_OK(vs__hnsw_validate(g, &e));
     /* rows inserted in row order with the same seed: the bulk build's graph, bit for bit */
     ASSERT(same_graph(a, g));
@@ -688,7 +713,7 @@ TEST(hnsw, growing_graph_searched_while_inserting) {
         r = to;
     }
     grow_insert(sh.g, v, sh.n, 1, 2, &sh.lk);
-    ASSERT_OK(vs__hnsw_finish(sh.g, &e)); /* the repair runs beside the searches too */
+    ASSERT_OK(vs__hnsw_finish(sh.g, v, &e)); /* the repair runs beside the searches too */
     atomic_store(&sh.done, 1);
     for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
     ASSERT_MSG(!atomic_load(&sh.bad), "%s", sh.why);
