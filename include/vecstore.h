@@ -170,6 +170,14 @@ VS_API int vs_store_open(const char *path, const vs_store_options *opt, vs_store
 /* Closes the handle; the store closes (WAL synced) when its last handle closes. */
 VS_API void vs_store_close(vs_store *s);
 VS_API const char *vs_store_errmsg(const vs_store *s);
+/* A second handle to the same store (cheap: no I/O), with its own error message; a
+ * thread that wants its own messages takes one. Closed with vs_store_close. */
+VS_API int vs_store_dup(vs_store *s, vs_store **out);
+/* The directory the store was opened at (as given to vs_store_open); lives as long as
+ * the handle. */
+VS_API const char *vs_store_path(const vs_store *s);
+/* 1 if the handle was opened read-only. */
+VS_API int vs_store_read_only(const vs_store *s);
 
 /* Collection names: 1..VS_NAME_MAX bytes of [A-Za-z0-9_.-], not starting with '.'. */
 VS_API int vs_store_list(vs_store *s, char ***names, size_t *n); /* free with vs_strlist_free */

@@ -6,7 +6,7 @@
 #                                    headers + Python binding, faiss, Fashion-MNIST, g++)
 # Safe to run repeatedly: apt-get runs only when something is missing.
 set -e
-PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev python3"
+PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev python3"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS python3-numpy python3-faiss python3-matplotlib"
 [ "${1:-}" = "ann" ] && PKGS="$PKGS libhnswlib-dev python3-hnswlib python3-faiss python3-matplotlib python3-numpy dataset-fashion-mnist g++"
 [ -n "${VS_FUZZ_SECONDS:-}" ] && PKGS="$PKGS clang libclang-rt-14-dev"

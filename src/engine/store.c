@@ -447,6 +447,21 @@ void vs_store_close(vs_store *s) {
 
 const char *vs_store_errmsg(const vs_store *s) { return s ? s->err.msg : "store handle is NULL"; }
 
+int vs_store_dup(vs_store *s, vs_store **out) {
+    if (!s || !out) return VS_EINVAL;
+    *out = NULL;
+    vs_store *h = vs__calloc(1, sizeof *h);
+    if (!h) return vs__errf(&s->err, VS_ENOMEM, "out of memory");
+    vs__store_core_ref(s->core);
+    h->core = s->core;
+    h->read_only = s->read_only;
+    *out = h;
+    return VS_OK;
+}
+
+const char *vs_store_path(const vs_store *s) { return s ? s->core->path : NULL; }
+int vs_store_read_only(const vs_store *s) { return s ? s->read_only : 1; }
+
 int vs__store_core_read_only(const vs__store_core *core) { return core->read_only; }
 int vs__store_background(const vs__store_core *core) {
     return core->bg_running && core->opt.background;

@@ -12,6 +12,7 @@
  *   cmd_admin.c   create, list, info, drop, flush, compact, snapshot, restore, check
  *   cmd_points.c  get, delete, count, scroll, set-payload, delete-payload
  *   cmd_query.c   query
+ *   cmd_serve.c   serve (the HTTP server of vecstore_server.h)
  *   cmd_import.c  import (two passes: validate everything, then upsert in batches)
  *   reader*.c     streaming file readers (jsonl, csv, npy, fvecs), one per format
  *   output.c      formatters: JSON/JSONL/CSV/table for results and key-value reports
@@ -187,5 +188,6 @@ int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_set_payload(int argc, char **argv);
 int cmd_delete_payload(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -42,6 +42,7 @@ static const command commands[] = {
     {"snapshot", cmd_snapshot, "write a collection to an archive file"},
     {"restore", cmd_restore, "create a collection from an archive file"},
     {"check", cmd_check, "verify every checksum of a store"},
+    {"serve", cmd_serve, "serve a store over HTTP (Qdrant-compatible REST API)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
