@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
-SUITES="util io simd wal store filter filter_diff filter_text datetime regex profile pindex snapshot index hnsw quant cli fault crash"
+SUITES="util io simd wal store filter filter_diff filter_text datetime regex profile pindex snapshot index hnsw quant cli fault crash server"
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 status=0
@@ -45,7 +45,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # TSan runtime of GCC 12 cannot map its shadow memory under the kernel's full ASLR.
 echo "== build (tsan)"
 if cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVS_TSAN=ON >/dev/null && cmake --build build-tsan -j "$JOBS" --target vstest >/dev/null; then
-  for t in queries_run group_commit growing_graph grows_in_the_background; do
+  for t in queries_run group_commit growing_graph grows_in_the_background concurrent_clients; do
     echo "== tsan: $t"
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch "$(uname -m)" -R \
       build-tsan/vstest "$t" 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true

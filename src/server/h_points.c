@@ -432,7 +432,7 @@ static int for_selected(vs__call *k, const char *ids_key, page_fn fn, void *ctx)
         if (r || !more) break;
     }
     free(off_str);
-    free(ftext);
+    cJSON_free(ftext);
     return r;
 }
 
@@ -478,7 +478,7 @@ static int payload_op(vs__call *k, int op) {
         if (!ok) return vs__fail(k, 400, "Wrong input: \"keys\" must be an array of strings");
         text = cJSON_PrintUnformatted(keys);
     } else {
-        text = strdup("{}");
+        if ((text = cJSON_malloc(3))) memcpy(text, "{}", 3);
     }
     if (!text) return vs__fail(k, 500, "Service internal error: out of memory");
     pay_op p = {op, text};
@@ -532,7 +532,7 @@ int vs__h_scroll(vs__call *k) {
         vs__sb_putc(&k->out, '}');
     }
     vs_result_free(res);
-    free(ftext);
+    cJSON_free(ftext);
     return r;
 }
 
@@ -543,12 +543,12 @@ int vs__h_count(vs__call *k) {
         return vs__fail(k, 400, "Wrong input: %s", err);
     int exact = 1;
     if (k->json && vs__rj_bool(k->json, "exact", &exact, err)) {
-        free(ftext);
+        cJSON_free(ftext);
         return vs__fail(k, 400, "Wrong input: %s", err);
     }
     uint64_t n;
     int rc = vs_count(k->coll, ftext, &n);
-    free(ftext);
+    cJSON_free(ftext);
     if (rc) return vs__fail_coll(k, rc);
     vs__sb_printf(&k->out, "{\"count\":%llu}", (unsigned long long)n);
     return 0;

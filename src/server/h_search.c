@@ -13,7 +13,7 @@
 typedef struct search {
     vs_query q;
     float *vec;          /* owned */
-    char *filter;        /* owned */
+    char *filter;        /* owned (cJSON_free) */
     vs__rec_fmt fmt;
     vs_coll_info info;   /* filled when needed (vector names, with_vector) */
     int have_info;
@@ -25,7 +25,7 @@ typedef struct search {
 
 static void search_free(search *s) {
     free(s->vec);
-    free(s->filter);
+    cJSON_free(s->filter);
     cJSON_Delete(s->holder);
 }
 

@@ -187,7 +187,9 @@ int vs__rj_filter(const cJSON *f, char **text, char *err) {
     *text = NULL;
     if (!f || cJSON_IsNull(f)) return 0;
     if (cJSON_IsString(f)) {
-        if (!(*text = strdup(f->valuestring))) goto oom;
+        size_t n = strlen(f->valuestring) + 1;
+        if (!(*text = cJSON_malloc(n))) goto oom;
+        memcpy(*text, f->valuestring, n);
         return 0;
     }
     if (!cJSON_IsObject(f)) {

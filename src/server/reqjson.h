@@ -36,7 +36,8 @@ int vs__rj_ids(cJSON *arr, vs_id **ids, size_t *n, const char *what, char *err);
 int vs__rj_floats(const cJSON *arr, float *out, uint32_t dim, const char *what, char *err);
 
 /* A filter (Qdrant JSON object, or VecStore's text syntax as a string) as text for
- * vs_query/vs_count (*text malloc'd, NULL when the filter is absent or null). */
+ * vs_query/vs_count (*text from cJSON_malloc: free with cJSON_free; NULL when the filter
+ * is absent or null). */
 int vs__rj_filter(const cJSON *f, char **text, char *err);
 
 /* with_payload: true/false, a list of keys to include, {"include": [...]} or

@@ -1,0 +1,641 @@
+/*
+ * test_server.c — the HTTP server end to end: a real server (vs_server_start on a free
+ * loopback port, or the `vecstore serve` binary) driven over sockets, and the router
+ * through vs_server_handle. Expected answers are computed here from the data sent.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "test.h"
+#include "vecstore.h"
+#include "vecstore_server.h"
+
+typedef struct http_resp {
+    int status;
+    char *body; /* malloc'd, NUL-terminated */
+    size_t len;
+    cJSON *json; /* parsed body (NULL if not JSON) */
+} http_resp;
+
+static void resp_free(http_resp *r) {
+    free(r->body);
+    cJSON_Delete(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* One request over a fresh connection ("Connection: close": read to EOF). Returns 0, or
+ * -1 if the connection failed (status 0 then). */
+static int http(uint16_t port, const char *method, const char *path, const char *hdr,
+                const char *body, size_t blen, http_resp *out) {
+    memset(out, 0, sizeof *out);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        close(fd);
+        return -1;
+    }
+    if (body && !blen) blen = strlen(body);
+    char head[1024];
+    int hn = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Length: %zu\r\n"
+                      "Content-Type: application/json\r\n\r\n",
+                      method, path, hdr ? hdr : "", hdr ? "\r\n" : "", body ? blen : 0);
+    size_t total = (size_t)hn + (body ? blen : 0), off = 0;
+    char *req = malloc(total);
+    memcpy(req, head, (size_t)hn);
+    if (body) memcpy(req + hn, body, blen);
+    while (off < total) {
+        ssize_t w = send(fd, req + off, total - off, MSG_NOSIGNAL);
+        if (w <= 0) break; /* the server may answer (413) before reading everything */
+        off += (size_t)w;
+    }
+    free(req);
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
+        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1) {
+        free(buf);
+        return -1;
+    }
+    char *b = strstr(buf, "\r\n\r\n");
+    b = b ? b + 4 : buf + len;
+    out->len = (size_t)(buf + len - b);
+    out->body = malloc(out->len + 1);
+    memcpy(out->body, b, out->len + 1);
+    free(buf);
+    out->json = cJSON_Parse(out->body);
+    return 0;
+}
+
+static const char *KEY = "api-key: test-key";
+
+/* status of a request whose answer is not needed */
+static int st(uint16_t port, const char *m, const char *p, const char *body) {
+    http_resp r;
+    http(port, m, p, KEY, body, 0, &r);
+    int s = r.status;
+    if (s >= 400 && !getenv("VS_TEST_QUIET")) {
+        /* the error envelope is part of the contract */
+        ASSERT_MSG(r.json && cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "status"), "error"),
+                   "%s %s -> %d without an error envelope: %s", m, p, s, r.body);
+    }
+    resp_free(&r);
+    return s;
+}
+
+static cJSON *result(http_resp *r) { return r->json ? cJSON_GetObjectItem(r->json, "result") : NULL; }
+
+static vs_server *start(vs_store **s, const char *api_key, const char *ro_key, uint64_t max_body) {
+    vs_store_options so;
+    vs_store_options_init(&so);
+    so.fsync = VS_FSYNC_OFF;
+    char msg[256];
+    ASSERT_OK(vs_store_open(vt_path("db"), &so, s, msg, sizeof msg));
+    vs_server_options o;
+    vs_server_options_init(&o);
+    o.port = 0;
+    o.threads = 2;
+    o.api_key = api_key;
+    o.read_only_key = ro_key;
+    if (max_body) o.max_body_bytes = max_body;
+    vs_server *srv;
+    int rc = vs_server_start(*s, &o, &srv, msg, sizeof msg);
+    ASSERT_MSG(rc == VS_OK, "start: %s", msg);
+    ASSERT(vs_server_port(srv) > 0);
+    return srv;
+}
+
+#define N 300
+#define D 8
+
+static float g_vec[N][D];
+
+static void make_points(unsigned seed) {
+    srand(seed);
+    for (int i = 0; i < N; i++)
+        for (int d = 0; d < D; d++) g_vec[i][d] = (float)rand() / RAND_MAX - 0.5f;
+}
+
+/* the upsert body of points [from, to): payload {"n": i, "city": one of 3, "tags": [...]} */
+static char *points_body(int from, int to) {
+    static const char *const cities[] = {"Berlin", "Paris", "Rome"};
+    size_t cap = 256 + (size_t)(to - from) * 400, len = 0;
+    char *b = malloc(cap);
+    len += (size_t)sprintf(b + len, "{\"points\":[");
+    for (int i = from; i < to; i++) {
+        len += (size_t)sprintf(b + len, "%s{\"id\":%d,\"vector\":[", i > from ? "," : "", i);
+        for (int d = 0; d < D; d++) len += (size_t)sprintf(b + len, "%s%.9g", d ? "," : "", (double)g_vec[i][d]);
+        len += (size_t)sprintf(b + len, "],\"payload\":{\"n\":%d,\"city\":\"%s\",\"tags\":[\"t%d\",\"u%d\"]}}", i,
+                               cities[i % 3], i % 5, i % 7);
+    }
+    sprintf(b + len, "]}");
+    return b;
+}
+
+static float cosine(const float *a, const float *b) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int d = 0; d < D; d++) ab += a[d] * b[d], aa += a[d] * a[d], bb += b[d] * b[d];
+    return (float)(ab / sqrt(aa * bb));
+}
+
+TEST(server, routes_answer_like_qdrant) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    make_points(vt_seed());
+    http_resp r;
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":8,\"distance\":\"Cosine\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":8,\"distance\":\"Cosine\"}}"), 409);
+    char *body = points_body(0, N);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points?wait=true", body), 200);
+    free(body);
+    /* info and listing */
+    http(p, "GET", "/collections/c", KEY, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "points_count")->valuedouble, N);
+    resp_free(&r);
+    http(p, "GET", "/collections", KEY, NULL, 0, &r);
+    ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(result(&r), "collections"), 0), "name")->valuestring, "c");
+    resp_free(&r);
+    http(p, "GET", "/collections/c/exists", KEY, NULL, 0, &r);
+    ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(result(&r), "exists")));
+    resp_free(&r);
+    /* exact search equals brute force, under a filter */
+    for (int qi = 0; qi < 5; qi++) {
+        const float *q = g_vec[(qi * 37) % N];
+        char sb[1024];
+        int n = sprintf(sb, "{\"vector\":[");
+        for (int d = 0; d < D; d++) n += sprintf(sb + n, "%s%.9g", d ? "," : "", (double)q[d]);
+        sprintf(sb + n, "],\"limit\":7,\"params\":{\"exact\":true},\"with_payload\":true,"
+                        "\"filter\":{\"must\":[{\"key\":\"city\",\"match\":{\"value\":\"Paris\"}}]}}");
+        http(p, "POST", "/collections/c/points/search", KEY, sb, 0, &r);
+        ASSERT_EQ(r.status, 200);
+        cJSON *hits = result(&r);
+        ASSERT_EQ(cJSON_GetArraySize(hits), 7);
+        /* brute force over Paris points (i % 3 == 1) */
+        int best[7];
+        float bs[7];
+        for (int j = 0; j < 7; j++) best[j] = -1, bs[j] = -2;
+        for (int i = 1; i < N; i += 3) {
+            float sc = cosine(q, g_vec[i]);
+            for (int j = 0; j < 7; j++)
+                if (sc > bs[j]) {
+                    memmove(bs + j + 1, bs + j, (size_t)(6 - j) * sizeof *bs);
+                    memmove(best + j + 1, best + j, (size_t)(6 - j) * sizeof *best);
+                    bs[j] = sc, best[j] = i;
+                    break;
+                }
+        }
+        for (int j = 0; j < 7; j++) {
+            cJSON *h = cJSON_GetArrayItem(hits, j);
+            ASSERT_EQ((int)cJSON_GetObjectItem(h, "id")->valuedouble, best[j]);
+            ASSERT_MSG(fabs(cJSON_GetObjectItem(h, "score")->valuedouble - bs[j]) < 1e-4, "score");
+            ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "payload"), "city")->valuestring, "Paris");
+        }
+        resp_free(&r);
+        /* the same through /points/query, with offset 2 */
+        sprintf(sb + n, "],\"limit\":5,\"offset\":2,\"params\":{\"exact\":true},"
+                        "\"filter\":\"city = 'Paris'\"}");
+        char qb[1100];
+        snprintf(qb, sizeof qb, "{\"query\":%s", strchr(sb, '['));
+        http(p, "POST", "/collections/c/points/query", KEY, qb, 0, &r);
+        ASSERT_MSG(r.status == 200, "%s", r.body);
+        cJSON *pts = cJSON_GetObjectItem(result(&r), "points");
+        ASSERT_EQ(cJSON_GetArraySize(pts), 5);
+        for (int j = 0; j < 5; j++)
+            ASSERT_EQ((int)cJSON_GetObjectItem(cJSON_GetArrayItem(pts, j), "id")->valuedouble, best[j + 2]);
+        ASSERT(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 0), "payload")));
+        resp_free(&r);
+    }
+    /* scroll: every point once, in id order, across pages */
+    int seen = 0, next = -1;
+    for (int page = 0; page < 100; page++) {
+        char sb[128];
+        if (next < 0) snprintf(sb, sizeof sb, "{\"limit\":37,\"with_payload\":false}");
+        else snprintf(sb, sizeof sb, "{\"limit\":37,\"offset\":%d,\"with_payload\":false}", next);
+        http(p, "POST", "/collections/c/points/scroll", KEY, sb, 0, &r);
+        ASSERT_EQ(r.status, 200);
+        cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(result(&r), "points"))
+            ASSERT_EQ((int)cJSON_GetObjectItem(e, "id")->valuedouble, seen++);
+        cJSON *no = cJSON_GetObjectItem(result(&r), "next_page_offset");
+        next = cJSON_IsNull(no) ? -1 : (int)no->valuedouble;
+        resp_free(&r);
+        if (next < 0) break;
+    }
+    ASSERT_EQ(seen, N);
+    /* count with a filter, payload operations, deletes */
+    http(p, "POST", "/collections/c/points/count", KEY, "{\"filter\":{\"must\":[{\"key\":\"n\",\"range\":{\"lt\":100}}]}}", 0, &r);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, 100);
+    resp_free(&r);
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/payload", "{\"payload\":{\"flag\":true},\"points\":[1,2,3]}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points/payload", "{\"payload\":{\"only\":1},\"points\":[4]}"), 200);
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/payload/delete", "{\"keys\":[\"tags\"],\"filter\":{\"must\":[{\"has_id\":[5]}]}}"), 200);
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/payload/clear", "{\"points\":[6]}"), 200);
+    http(p, "POST", "/collections/c/points", KEY, "{\"ids\":[1,4,5,6,99999],\"with_vector\":true}", 0, &r);
+    ASSERT_EQ(r.status, 200);
+    cJSON *recs = result(&r);
+    ASSERT_EQ(cJSON_GetArraySize(recs), 4);
+    ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "payload"), "flag")));
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 1), "payload")), 1);
+    ASSERT(!cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 2), "payload"), "tags"));
+    ASSERT(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 2), "payload"), "city"));
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 3), "payload")), 0);
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "vector")), D);
+    resp_free(&r);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/index", "{\"field_name\":\"city\",\"field_schema\":\"keyword\"}"), 200);
+    http(p, "GET", "/collections/c", KEY, NULL, 0, &r);
+    ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&r), "payload_schema"), "city"), "data_type")->valuestring, "keyword");
+    resp_free(&r);
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/delete", "{\"filter\":{\"must\":[{\"key\":\"city\",\"match\":{\"value\":\"Rome\"}}]}}"), 200);
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/delete", "{\"points\":[1,4]}"), 200);
+    http(p, "POST", "/collections/c/points/count", KEY, "{}", 0, &r);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, N - N / 3 - 2); /* 1 and 4 are not Rome */
+    resp_free(&r);
+    ASSERT_EQ(st(p, "GET", "/collections/c/points/1", NULL), 404);
+    ASSERT_EQ(st(p, "GET", "/collections/c/points/7", NULL), 200);
+    ASSERT_EQ(st(p, "DELETE", "/collections/c/index/city", NULL), 200);
+    ASSERT_EQ(st(p, "DELETE", "/collections/c", NULL), 200);
+    ASSERT_EQ(st(p, "DELETE", "/collections/c", NULL), 404);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+TEST(server, named_vectors_and_uuid_ids) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/m",
+                 "{\"vectors\":{\"text\":{\"size\":3,\"distance\":\"Dot\"},\"image\":{\"size\":2,\"distance\":\"Euclid\"}}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/m/points",
+                 "{\"points\":[{\"id\":\"550E8400-E29B-41D4-A716-446655440000\",\"vector\":{\"text\":[1,0,0],\"image\":[0,0]}},"
+                 "{\"id\":2,\"vector\":{\"text\":[0,1,0],\"image\":[3,4]}}]}"), 200);
+    http_resp r;
+    /* any spelling of the UUID names the same point, returned canonical */
+    http(p, "GET", "/collections/m/points/550e8400e29b41d4a716446655440000", KEY, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STREQ(cJSON_GetObjectItem(result(&r), "id")->valuestring, "550e8400-e29b-41d4-a716-446655440000");
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&r), "vector"), "image")), 2);
+    resp_free(&r);
+    http(p, "POST", "/collections/m/points/search", KEY, "{\"vector\":{\"name\":\"image\",\"vector\":[3,4]},\"limit\":2}", 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ((int)cJSON_GetObjectItem(cJSON_GetArrayItem(result(&r), 0), "id")->valuedouble, 2);
+    ASSERT_MSG(fabs(cJSON_GetObjectItem(cJSON_GetArrayItem(result(&r), 1), "score")->valuedouble - 5.0) < 1e-5, "l2 distance");
+    resp_free(&r);
+    /* query by id (the point itself is not a hit), with "using" */
+    http(p, "POST", "/collections/m/points/query", KEY, "{\"query\":2,\"using\":\"text\",\"limit\":5}", 0, &r);
+    ASSERT_MSG(r.status == 200, "%s", r.body);
+    cJSON *pts = cJSON_GetObjectItem(result(&r), "points");
+    ASSERT_EQ(cJSON_GetArraySize(pts), 1);
+    ASSERT(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 0), "id")));
+    resp_free(&r);
+    /* batch forms; the profile extension */
+    ASSERT_EQ(st(p, "PUT", "/collections/m/points", "{\"batch\":{\"ids\":[3,4],\"vectors\":{\"text\":[[0,0,1],[1,1,1]],\"image\":[[1,1],[2,2]]},\"payloads\":[{\"k\":1},null]}}"), 200);
+    http(p, "POST", "/collections/m/points/query/batch", KEY,
+         "{\"searches\":[{\"query\":[0,0,1],\"using\":\"text\",\"limit\":1},{\"query\":[1,1],\"using\":\"image\",\"limit\":1,\"with_payload\":true}],\"profile\":true}", 0, &r);
+    ASSERT_MSG(r.status == 200, "%s", r.body);
+    ASSERT_EQ(cJSON_GetArraySize(result(&r)), 2);
+    ASSERT_EQ((int)cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(result(&r), 1), "points"), 0), "id")->valuedouble, 3);
+    ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "profile")), 2);
+    resp_free(&r);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+TEST(server, bad_requests_get_clear_4xx) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 4096);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Cosine\"}}"), 200);
+    static const struct { const char *m, *path, *body; int want; } cases[] = {
+        {"PUT", "/collections/x", "{\"vectors\":{\"size\":0,\"distance\":\"Cosine\"}}", 400},
+        {"PUT", "/collections/x", "{\"vectors\":{\"size\":4,\"distance\":\"Manhattan\"}}", 400},
+        {"PUT", "/collections/x", "{\"vectors\":{\"size\":4}}", 400},
+        {"PUT", "/collections/x", "[1,2]", 400},
+        {"PUT", "/collections/..", "{\"vectors\":{\"size\":4,\"distance\":\"Dot\"}}", 400},
+        {"PUT", "/collections/a%2F..%2Fb", "{\"vectors\":{\"size\":4,\"distance\":\"Dot\"}}", 404}, /* decoded: no such route */
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2,3]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":-1,\"vector\":[1,2]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1.5,\"vector\":[1,2]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":18446744073709551615,\"vector\":[1,2]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1e39,2]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,\"a\"]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2],\"payload\":[1]}]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2]}],\"batch\":{}}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2]}", 400},
+        {"PUT", "/collections/c/points", "{\"points\":[]} x", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"limit\":0}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"limit\":100001}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"filter\":{\"must\":[{\"key\":\"a\",\"bogus\":1}]}}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"filter\":\"a MATCHES '('\"}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"params\":{\"hnsw_ef\":-3}}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"with_payload\":7}", 400},
+        {"POST", "/collections/c/points/search", "{\"vector\":[1,2],\"profile\":\"yes\"}", 400},
+        {"POST", "/collections/c/points/search", "{}", 400},
+        {"POST", "/collections/c/points/query", "{\"query\":{\"fusion\":\"rrf\"}}", 400},
+        {"POST", "/collections/c/points/query", "{\"query\":12345}", 404},
+        {"POST", "/collections/c/points/search/batch", "{\"searches\":[{\"vector\":[1,2]},{\"vector\":[1]}]}", 400},
+        {"POST", "/collections/c/points/scroll", "{\"limit\":-1}", 400},
+        {"POST", "/collections/c/points/scroll", "{\"offset\":{}}", 400},
+        {"POST", "/collections/c/points/count", "{\"filter\":5}", 400},
+        {"POST", "/collections/c/points/delete", "{}", 400},
+        {"POST", "/collections/c/points/delete", "{\"points\":[1],\"filter\":{}}", 400},
+        {"POST", "/collections/c/points/payload", "{\"payload\":3,\"points\":[1]}", 400},
+        {"POST", "/collections/c/points/payload/delete", "{\"keys\":[1],\"points\":[1]}", 400},
+        {"PUT", "/collections/c/index", "{\"field_name\":\"a\",\"field_schema\":\"geo\"}", 400},
+        {"PUT", "/collections/c/index", "{\"field_name\":\"a[\",\"field_schema\":\"keyword\"}", 400},
+        {"POST", "/collections/nope/points/search", "{\"vector\":[1,2]}", 404},
+        {"GET", "/collections/c/snapshots/..%2F..%2Fetc%2Fpasswd", NULL, 404},
+        {"GET", "/collections/c/snapshots/x.snapshot", NULL, 404},
+        {"PUT", "/collections/c/snapshots/recover", "{\"location\":\"file:///etc/passwd\"}", 403},
+        {"PUT", "/collections/c/snapshots/recover", "{\"location\":\"http://example.com/x.snapshot\"}", 400},
+        {"GET", "/nope", NULL, 404},
+        {"PATCH", "/collections/c/points/search", "{}", 405},
+        {"GET", "/collections/c/points/search", NULL, 404}, /* a GET of point id "search" */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = st(p, cases[i].m, cases[i].path, cases[i].body);
+        ASSERT_MSG(got == cases[i].want, "%s %s %s: got %d, want %d", cases[i].m, cases[i].path,
+                   cases[i].body ? cases[i].body : "", got, cases[i].want);
+    }
+    /* nesting beyond the limit, and a body over the limit (refused before it is read) */
+    char deep[300];
+    int n = sprintf(deep, "{\"filter\":");
+    for (int i = 0; i < 70; i++) deep[n++] = '[';
+    for (int i = 0; i < 70; i++) deep[n++] = ']';
+    strcpy(deep + n, "}");
+    ASSERT_EQ(st(p, "POST", "/collections/c/points/count", deep), 400);
+    char *big = malloc(10000);
+    memset(big, ' ', 10000);
+    http_resp r;
+    http(p, "PUT", "/collections/c/points", KEY, big, 10000, &r);
+    ASSERT_EQ(r.status, 413);
+    resp_free(&r);
+    free(big);
+    /* nothing above was half-applied */
+    http(p, "POST", "/collections/c/points/count", KEY, "{}", 0, &r);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, 0);
+    resp_free(&r);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+TEST(server, keys_are_checked_before_anything) {
+    vs_store *s;
+    vs_server *srv = start(&s, "full-key", "read-key", 0);
+    uint16_t p = vs_server_port(srv);
+    const char *body = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
+    http_resp r;
+    http(p, "PUT", "/collections/c", NULL, body, 0, &r);
+    ASSERT_EQ(r.status, 401);
+    resp_free(&r);
+    http(p, "PUT", "/collections/c", "api-key: wrong", body, 0, &r);
+    ASSERT_EQ(r.status, 401);
+    resp_free(&r);
+    http(p, "PUT", "/collections/c", "api-key: read-key", body, 0, &r);
+    ASSERT_EQ(r.status, 403);
+    resp_free(&r);
+    http(p, "PUT", "/collections/c", "Authorization: Bearer full-key", body, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    resp_free(&r);
+    http(p, "PUT", "/collections/c/points", "Authorization: Bearer read-key", "{\"points\":[{\"id\":1,\"vector\":[1,2]}]}", 0, &r);
+    ASSERT_EQ(r.status, 403);
+    resp_free(&r);
+    http(p, "POST", "/collections/c/points/count", "api-key: read-key", "{}", 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, 0);
+    resp_free(&r);
+    /* a huge body with a wrong key: refused without reading it */
+    char *big = malloc(1 << 20);
+    memset(big, '{', 1 << 20);
+    http(p, "PUT", "/collections/c/points", "api-key: nope", big, 1 << 20, &r);
+    ASSERT_EQ(r.status, 401);
+    resp_free(&r);
+    free(big);
+    http(p, "GET", "/healthz", NULL, NULL, 0, &r); /* probes need no key */
+    ASSERT_EQ(r.status, 200);
+    resp_free(&r);
+    http(p, "GET", "/metrics", "api-key: read-key", NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(strstr(r.body, "vecstore_http_requests_total{route=\"collection_create\",code=\"401\"} 2"));
+    ASSERT(strstr(r.body, "vecstore_collection_points{collection=\"c\"} 0"));
+    resp_free(&r);
+    vs_server_stop(srv);
+    vs_store_close(s);
+    /* bad options */
+    vs_store_options so;
+    vs_store_options_init(&so);
+    char msg[256];
+    ASSERT_OK(vs_store_open(vt_path("db"), &so, &s, msg, sizeof msg));
+    vs_server_options o;
+    vs_server_options_init(&o);
+    o.port = 0;
+    o.read_only_key = "r";
+    ASSERT_RC(vs_server_start(s, &o, &srv, msg, sizeof msg), VS_EINVAL);
+    o.api_key = "r";
+    ASSERT_RC(vs_server_start(s, &o, &srv, msg, sizeof msg), VS_EINVAL);
+    o.read_only_key = NULL;
+    o.host = "no.such.host.invalid";
+    ASSERT_RC(vs_server_start(s, &o, &srv, msg, sizeof msg), VS_EINVAL);
+    o.host = "127.0.0.1";
+    o.tls_cert_file = "/nonexistent.pem";
+    o.tls_key_file = "/nonexistent.key";
+    int rc = vs_server_start(s, &o, &srv, msg, sizeof msg);
+    ASSERT_MSG(rc == VS_EIO || rc == VS_EUNSUPPORTED, "tls with missing files: %d", rc);
+    vs_store_close(s);
+}
+
+typedef struct writer {
+    uint16_t port;
+    int id0, n, bad;
+} writer;
+
+static void *write_and_read(void *arg) {
+    writer *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        int id = w->id0 + i;
+        char b[256];
+        snprintf(b, sizeof b, "{\"points\":[{\"id\":%d,\"vector\":[%d,1],\"payload\":{\"w\":%d}}]}", id, id + 1, w->id0);
+        http_resp r;
+        http(w->port, "PUT", "/collections/c/points", KEY, b, 0, &r);
+        if (r.status != 200) w->bad++;
+        resp_free(&r);
+        snprintf(b, sizeof b, "{\"ids\":[%d]}", id);
+        http(w->port, "POST", "/collections/c/points", KEY, b, 0, &r);
+        if (r.status != 200 || cJSON_GetArraySize(result(&r)) != 1) w->bad++;
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+TEST(server, concurrent_clients_final_state_exact) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Euclid\"}}"), 200);
+    enum { T = 8, PER = 60 };
+    pthread_t th[T];
+    writer w[T];
+    for (int t = 0; t < T; t++) {
+        w[t] = (writer){p, t * 1000, PER, 0};
+        pthread_create(&th[t], NULL, write_and_read, &w[t]);
+    }
+    for (int t = 0; t < T; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < T; t++) ASSERT_EQ(w[t].bad, 0);
+    http_resp r;
+    http(p, "POST", "/collections/c/points/count", KEY, "{}", 0, &r);
+    ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, T * PER);
+    resp_free(&r);
+    for (int t = 0; t < T; t++) {
+        char b[128];
+        snprintf(b, sizeof b, "{\"filter\":{\"must\":[{\"key\":\"w\",\"match\":{\"value\":%d}}]}}", t * 1000);
+        http(p, "POST", "/collections/c/points/count", KEY, b, 0, &r);
+        ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, PER);
+        resp_free(&r);
+    }
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+TEST(server, snapshots_roundtrip) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2]},{\"id\":2,\"vector\":[3,4]}]}"), 200);
+    http_resp r;
+    http(p, "POST", "/collections/c/snapshots", KEY, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    char name[256];
+    snprintf(name, sizeof name, "%s", cJSON_GetObjectItem(result(&r), "name")->valuestring);
+    double size = cJSON_GetObjectItem(result(&r), "size")->valuedouble;
+    resp_free(&r);
+    http(p, "GET", "/collections/c/snapshots", KEY, NULL, 0, &r);
+    ASSERT_EQ(cJSON_GetArraySize(result(&r)), 1);
+    resp_free(&r);
+    char path[512];
+    snprintf(path, sizeof path, "/collections/c/snapshots/%s", name);
+    http(p, "GET", path, KEY, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ((double)r.len, size);
+    resp_free(&r);
+    /* recover into a new collection, then over the existing one after a change */
+    char body[1024];
+    snprintf(body, sizeof body, "{\"location\":\"file://%s/snapshots/c/%s\"}", vt_path("db"), name);
+    ASSERT_EQ(st(p, "PUT", "/collections/d/snapshots/recover", body), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points", "{\"points\":[{\"id\":3,\"vector\":[5,6]}]}"), 200);
+    snprintf(body, sizeof body, "{\"location\":\"%s\"}", name);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/snapshots/recover", body), 200);
+    const char *colls[] = {"/collections/c/points/count", "/collections/d/points/count"};
+    for (int i = 0; i < 2; i++) {
+        http(p, "POST", colls[i], KEY, "{}", 0, &r);
+        ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, 2);
+        resp_free(&r);
+    }
+    ASSERT_EQ(st(p, "DELETE", path, NULL), 200);
+    ASSERT_EQ(st(p, "DELETE", path, NULL), 404);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+/* The router without a network: what the fuzz target drives. */
+TEST(server, handle_without_network) {
+    vs_store *s;
+    vs_server *srv = start(&s, NULL, NULL, 0);
+    int status;
+    char *b;
+    size_t len;
+    const char *ct;
+    const char *create = "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}";
+    ASSERT_OK(vs_server_handle(srv, "PUT", "/collections/c?wait=true", NULL, create, strlen(create),
+                               &status, &b, &len, &ct));
+    ASSERT_EQ(status, 200);
+    vs_server_free(b);
+    ASSERT_OK(vs_server_handle(srv, "GET", "/", NULL, NULL, 0, &status, &b, &len, &ct));
+    ASSERT(strstr(b, VS_SERVER_QDRANT_VERSION));
+    vs_server_free(b);
+    ASSERT_OK(vs_server_handle(srv, "POST", "/collections/c/points/count", NULL, "{\"filter\":{", 11, &status, &b, &len, &ct));
+    ASSERT_EQ(status, 400);
+    vs_server_free(b);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+/* `vecstore serve` as a process: every write acknowledged before SIGTERM is in the store
+ * afterwards, the process exits 0, and requests arriving during the stop are answered. */
+TEST(server, sigterm_loses_no_acknowledged_write) {
+    int out[2];
+    ASSERT(pipe(out) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(vt_cli(), "vecstore", "serve", vt_path("db"), "--port", "0", "--api-key", "test-key",
+              "--fsync", "always", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[64] = {0};
+    size_t got = 0;
+    while (got < sizeof line - 1 && !strchr(line, '\n')) {
+        ssize_t r = read(out[0], line + got, sizeof line - 1 - got);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    unsigned port = 0;
+    ASSERT_MSG(sscanf(line, "listening %u", &port) == 1, "serve printed '%s'", line);
+    ASSERT_EQ(st((uint16_t)port, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}"), 200);
+    int acked = 0, stopped_at = -1;
+    for (int i = 0; i < 400; i++) {
+        if (i == 200) kill(pid, SIGTERM);
+        char b[128];
+        snprintf(b, sizeof b, "{\"points\":[{\"id\":%d,\"vector\":[%d,1]}]}", i, i + 1);
+        http_resp r;
+        int rc = http((uint16_t)port, "PUT", "/collections/c/points?wait=true", KEY, b, 0, &r);
+        if (rc == 0 && r.status == 200) {
+            ASSERT_MSG(stopped_at < 0, "write %d acknowledged after a refusal at %d", i, stopped_at);
+            acked = i + 1;
+        } else if (stopped_at < 0) {
+            stopped_at = i;
+        }
+        resp_free(&r);
+    }
+    int wst;
+    ASSERT(waitpid(pid, &wst, 0) == pid);
+    close(out[0]);
+    ASSERT_MSG(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "serve exit status %d", wst);
+    ASSERT(acked >= 200);
+    vs_store *s;
+    char msg[256];
+    ASSERT_OK(vs_store_open(vt_path("db"), NULL, &s, msg, sizeof msg));
+    vs_coll *c;
+    ASSERT_OK(vs_coll_open(s, "c", &c));
+    uint64_t n;
+    ASSERT_OK(vs_count(c, NULL, &n));
+    ASSERT_EQ(n, (uint64_t)acked);
+    vs_coll_close(c);
+    vs_store_close(s);
+}
