@@ -178,7 +178,9 @@ int vs__h_snap_recover(vs__call *k) {
         snprintf(want, sizeof want, "%s/%s/%s", k->srv->snap_dir, k->coll_name, l);
     }
     char real[PATH_MAX], root[PATH_MAX];
-    if (!realpath(k->srv->snap_dir, root) || !realpath(want, real))
+    if (mkdirs(k->srv->snap_dir) || !realpath(k->srv->snap_dir, root))
+        return vs__fail(k, 500, "Service internal error: no snapshots directory %s", k->srv->snap_dir);
+    if (!realpath(want, real))
         return vs__fail(k, 404, "Not found: snapshot %.200s not found", l);
     size_t rl = strlen(root);
     if (strncmp(real, root, rl) || real[rl] != '/')
