@@ -154,7 +154,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->route >= 0) {
             int role = vs__auth(srv, &st->req);
             const char *p = st->req.path;
-            int probe = !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz");
+            int probe = !strcmp(p, "/") || !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz");
             if (!probe && role == ROLE_NONE) {
                 atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
                 return send_error(conn, srv, st, 401, "Must provide an API key or an Authorization bearer token");

@@ -33,7 +33,7 @@ typedef struct route {
 #define RAWBODY 16u   /* the body is not JSON */
 
 static const route g_routes[] = {
-    {M_GET, "", vs__h_root, 0, "root"},
+    {M_GET, "", vs__h_root, NO_AUTH, "root"}, /* as Qdrant: clients check the version without a key */
     {M_GET, "healthz", vs__h_health, NO_AUTH, "healthz"},
     {M_GET, "livez", vs__h_health, NO_AUTH, "livez"},
     {M_GET, "readyz", vs__h_ready, NO_AUTH, "readyz"},
