@@ -137,7 +137,7 @@ static int create_file(vs__wal *w, uint64_t first, vs__err *e) {
     w->fd = fd;
     memcpy(w->path, path, sizeof path);
     w->end = VS_FRAME_HDR;
-    w->bytes += VS_FRAME_HDR;
+    __atomic_add_fetch(&w->bytes, VS_FRAME_HDR, __ATOMIC_RELAXED);
     return VS_OK;
 }
 
@@ -374,7 +374,7 @@ int vs__wal_append(vs__wal *w, const void *payload, size_t len, uint64_t *lsn, v
         return rc;
     }
     w->end += sizeof hdr + len;
-    w->bytes += sizeof hdr + len;
+    __atomic_add_fetch(&w->bytes, sizeof hdr + len, __ATOMIC_RELAXED); /* read by info without the writer lock */
     w->last = n;
     pthread_mutex_lock(&w->mu);
     w->written = n;
@@ -462,7 +462,7 @@ int vs__wal_truncate_before(vs__wal *w, uint64_t checkpoint, vs__err *e) {
             close(fd);
         }
         if ((rc = vs__file_unlink(p, e))) return rc;
-        w->bytes -= sz < w->bytes ? sz : w->bytes;
+        { uint64_t b = __atomic_load_n(&w->bytes, __ATOMIC_RELAXED); __atomic_store_n(&w->bytes, b - (sz < b ? sz : b), __ATOMIC_RELAXED); }
     }
     if (keep) {
         memmove(w->files, w->files + keep, (w->nfiles - keep) * sizeof *w->files);
@@ -478,7 +478,7 @@ uint64_t vs__wal_synced_lsn(vs__wal *w) {
     pthread_mutex_unlock(&w->mu);
     return s;
 }
-uint64_t vs__wal_bytes(vs__wal *w) { return w->bytes; }
+uint64_t vs__wal_bytes(vs__wal *w) { return __atomic_load_n(&w->bytes, __ATOMIC_RELAXED); }
 int vs__wal_is_fatal(vs__wal *w) {
     pthread_mutex_lock(&w->mu);
     int f = w->fatal;

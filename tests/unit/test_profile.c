@@ -73,7 +73,8 @@ TEST(profile, stage_tree_and_exports) {
         ASSERT(!strncmp(line, "query", 5));
         sum += w;
     }
-    ASSERT_MSG(sum >= 8490 && sum <= 8600, "folded weights sum to %lld µs, want ~8500", sum);
+    /* fixed stages sum to 8500 µs; real ones add a little (more under ASan on a busy machine) */
+    ASSERT_MSG(sum >= 8490 && sum <= 9500, "folded weights sum to %lld µs, want ~8500", sum);
     vs__free(fold);
     char *svg = vs__prof_svg(p);
     ASSERT(svg);
