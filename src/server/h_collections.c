@@ -15,11 +15,6 @@ static const char *qdrant_distance(int metric) {
 /* Qdrant counts full_scan_threshold in kilobytes of vectors; VecStore in rows. */
 static uint64_t rows_to_kb(uint64_t rows, uint32_t dim) { return rows * dim * 4 / 1024; }
 
-static void write_op(vs__call *k) {
-    unsigned long long id = atomic_fetch_add(&k->srv->op_id, 1) + 1;
-    vs__sb_printf(&k->out, "{\"operation_id\":%llu,\"status\":\"completed\"}", id);
-}
-
 int vs__h_coll_list(vs__call *k) {
     char **names;
     size_t n;
@@ -315,7 +310,7 @@ int vs__h_index_create(vs__call *k) {
                                 "integer, float, bool, datetime, text, uuid)", type);
     int rc = vs_coll_create_payload_index(k->coll, fn->valuestring, t);
     if (rc) return vs__fail_coll(k, rc);
-    write_op(k);
+    vs__write_op(k);
     return 0;
 }
 
@@ -323,6 +318,6 @@ int vs__h_index_delete(vs__call *k) {
     int rc = vs_coll_drop_payload_index(k->coll, k->seg[3], 0);
     /* Idempotent, as in Qdrant: dropping an index that is not there succeeds. */
     if (rc && rc != VS_ENOTFOUND) return vs__fail_coll(k, rc);
-    write_op(k);
+    vs__write_op(k);
     return 0;
 }

@@ -96,11 +96,6 @@ int vs__path_id(vs__call *k, const char *seg, vs_id *id, cJSON **holder) {
     return 0;
 }
 
-static void write_op(vs__call *k) {
-    unsigned long long id = atomic_fetch_add(&k->srv->op_id, 1) + 1;
-    vs__sb_printf(&k->out, "{\"operation_id\":%llu,\"status\":\"completed\"}", id);
-}
-
 /* ------------------------------------------------------------- upsert ---- */
 
 typedef struct cols {
@@ -187,7 +182,7 @@ int vs__h_upsert(vs__call *k) {
     if (c.n > VS_BATCH_MAX)
         return vs__fail(k, 400, "Wrong input: %zu points, at most %d in one request", c.n, VS_BATCH_MAX);
     if (c.n == 0) {
-        write_op(k);
+        vs__write_op(k);
         return 0;
     }
     c.ids = calloc(c.n, sizeof *c.ids);
@@ -304,7 +299,7 @@ int vs__h_upsert(vs__call *k) {
         r = vs__fail_coll(k, rc);
         goto out;
     }
-    write_op(k);
+    vs__write_op(k);
 out:
     cols_free(&c, in.n_fields);
     return r;
@@ -445,7 +440,7 @@ static int del_page(vs__call *k, const vs_id *ids, size_t n, void *ctx) {
 int vs__h_delete(vs__call *k) {
     if (!k->json) return vs__fail(k, 400, "Wrong input: a body with \"points\" or \"filter\" is required");
     if (for_selected(k, "points", del_page, NULL)) return -1;
-    write_op(k);
+    vs__write_op(k);
     return 0;
 }
 
@@ -484,7 +479,7 @@ static int payload_op(vs__call *k, int op) {
     pay_op p = {op, text};
     int r = for_selected(k, "points", pay_page, &p);
     cJSON_free(text);
-    if (!r) write_op(k);
+    if (!r) vs__write_op(k);
     return r;
 }
 

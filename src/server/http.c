@@ -27,7 +27,7 @@
 
 typedef struct conn_state {
     double t0;
-    int route, writes, upload;
+    int route, upload;
     int early;          /* an error decided from the headers (status), sent when possible */
     int too_big, timed_out;
     vs__sb body;
@@ -144,7 +144,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &st->req);
         st->req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
         st->req.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        st->route = vs__route_find(&st->req, &st->writes, &st->upload);
+        st->route = vs__route_find(&st->req, &st->upload);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (atomic_load(&srv->stopping)) {
             return send_error(conn, srv, st, 503, "Service unavailable: shutting down");
@@ -152,17 +152,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* Credentials before anything else: a bad key costs no body read. The router
          * checks again (it also serves vs_server_handle); here it saves the upload. */
         if (st->route >= 0) {
-            int role = vs__auth(srv, &st->req);
-            const char *p = st->req.path;
-            int probe = !strcmp(p, "/") || !strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz");
-            if (!probe && role == ROLE_NONE) {
-                atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
-                return send_error(conn, srv, st, 401, "Must provide an API key or an Authorization bearer token");
-            }
-            if (!probe && role == ROLE_READ && st->writes) {
-                atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
-                return send_error(conn, srv, st, 403, "Forbidden: write access denied (read-only key)");
-            }
+            const char *denied;
+            int refused = vs__authorize(srv, &st->req, st->route, &denied);
+            if (refused) return send_error(conn, srv, st, refused, denied);
         }
         if (cl) {
             char *end;

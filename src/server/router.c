@@ -143,13 +143,12 @@ static int find(const vs__req *req, char **seg, int nseg, const char **allow) {
     return path_ok ? -2 : -1;
 }
 
-int vs__route_find(const vs__req *req, int *writes, int *upload) {
+int vs__route_find(const vs__req *req, int *upload) {
     char buf[4096], *seg[VS__MAX_SEGS];
     int nseg;
     if (split(req->path, buf, sizeof buf, seg, &nseg)) return -1;
     int r = find(req, seg, nseg, NULL);
     if (r < 0) return -1;
-    if (writes) *writes = !!(g_routes[r].flags & WRITES);
     if (upload) *upload = !!(g_routes[r].flags & UPLOAD);
     return r;
 }
@@ -162,7 +161,10 @@ static int key_eq(const char *given, const char *key) {
     return d == 0;
 }
 
-int vs__auth(const vs_server *srv, const vs__req *req) {
+/* Who the request authenticated as. */
+enum { ROLE_NONE = 0, ROLE_READ = 1, ROLE_FULL = 2 };
+
+static int role_of(const vs_server *srv, const vs__req *req) {
     if (!srv->api_key) return ROLE_FULL;
     const char *given = req->api_key;
     if (!given && req->bearer) {
@@ -177,6 +179,27 @@ int vs__auth(const vs_server *srv, const vs__req *req) {
     if (key_eq(given, srv->api_key)) return ROLE_FULL;
     if (srv->ro_key && key_eq(given, srv->ro_key)) return ROLE_READ;
     return ROLE_NONE;
+}
+
+int vs__authorize(vs_server *srv, const vs__req *req, int ri, const char **msg) {
+    unsigned flags = ri >= 0 && ri < NROUTES ? g_routes[ri].flags : 0;
+    if (flags & NO_AUTH) return 0;
+    int role = role_of(srv, req);
+    int status = 0;
+    if (role == ROLE_NONE) {
+        status = 401;
+        *msg = "Must provide an API key or an Authorization bearer token";
+    } else if (role == ROLE_READ && (flags & WRITES)) {
+        status = 403;
+        *msg = "Forbidden: write access denied (read-only key)";
+    }
+    if (status) atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
+    return status;
+}
+
+void vs__write_op(vs__call *k) {
+    unsigned long long id = atomic_fetch_add(&k->srv->op_id, 1) + 1;
+    vs__sb_printf(&k->out, "{\"operation_id\":%llu,\"status\":\"completed\"}", id);
 }
 
 int vs__fail(vs__call *k, int status, const char *fmt, ...) {
@@ -285,18 +308,11 @@ void vs__route(vs_server *srv, const vs__req *req, vs__resp *resp) {
     }
     const route *rt = &g_routes[r];
     resp->route = r;
-    if (!(rt->flags & NO_AUTH)) {
-        int role = vs__auth(srv, req);
-        if (role == ROLE_NONE) {
-            atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
-            vs__fail(&k, 401, "Must provide an API key or an Authorization bearer token");
-            goto done;
-        }
-        if (role == ROLE_READ && (rt->flags & WRITES)) {
-            atomic_fetch_add_explicit(&srv->metrics.rejected_auth, 1, memory_order_relaxed);
-            vs__fail(&k, 403, "Forbidden: write access denied (read-only key)");
-            goto done;
-        }
+    const char *denied;
+    int refused = vs__authorize(srv, req, r, &denied);
+    if (refused) {
+        vs__fail(&k, refused, "%s", denied);
+        goto done;
     }
     if (k.nseg >= 2 && !strcmp(k.seg[0], "collections")) {
         if (!name_ok(k.seg[1])) {

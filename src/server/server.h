@@ -34,9 +34,6 @@
 
 enum vs__method { M_GET = 0, M_PUT, M_POST, M_DELETE, M_HEAD, M_PATCH, M_OTHER, M_COUNT };
 
-/* Who the request authenticated as. */
-enum vs__role { ROLE_NONE = 0, ROLE_READ = 1, ROLE_FULL = 2 };
-
 #define VS__MAX_ARGS 16
 #define VS__MAX_SEGS 8
 
@@ -145,10 +142,14 @@ int vs__h_snap_recover(vs__call *k);
 void vs__route(vs_server *srv, const vs__req *req, vs__resp *resp);
 void vs__resp_free(vs__resp *r);
 /* Route lookup without running it (http.c asks before reading a body): the route's
- * metrics index, whether it writes, and whether it takes a streamed upload; -1 if none. */
-int vs__route_find(const vs__req *req, int *writes, int *upload);
-/* The role a request's credentials give it. */
-int vs__auth(const vs_server *srv, const vs__req *req);
+ * metrics index and whether it takes a streamed upload; -1 if none. */
+int vs__route_find(const vs__req *req, int *upload);
+/* Whether the request's credentials allow route (an index from vs__route_find): 0, or
+ * the refusal's status (401, 403) with its message in *msg, counted in the metrics.
+ * The route table says which routes need no key and which write. */
+int vs__authorize(vs_server *srv, const vs__req *req, int route, const char **msg);
+/* Writes the result of a completed write: {"operation_id": N, "status": "completed"}. */
+void vs__write_op(vs__call *k);
 
 int vs__method_of(const char *m);
 
