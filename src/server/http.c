@@ -425,24 +425,13 @@ void vs_server_stop(vs_server *srv) {
 
 /* ---------------------------------------------------------- no network --- */
 
-static int hexv(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Percent-decoding in place ('+' as space in query strings only). */
+/* Decodes a URL part in place as libmicrohttpd decodes what it hands the access handler
+ * ('+' is a space in the query string only), with its own unescaper. */
 static void unescape(char *s, int query) {
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '%' && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
-            *o++ = (char)(hexv(p[1]) * 16 + hexv(p[2]));
-            p += 2;
-        } else if (query && *p == '+') {
-            *o++ = ' ';
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = 0;
+    if (query)
+        for (char *p = s; *p; p++)
+            if (*p == '+') *p = ' ';
+    MHD_http_unescape(s);
 }
 
 int vs_server_handle(vs_server *srv, const char *method, const char *url,

@@ -574,6 +574,11 @@ TEST(server, handle_without_network) {
                                &status, &b, &len, &ct));
     ASSERT_EQ(status, 200);
     vs_server_free(b);
+    /* the path is percent-decoded as libmicrohttpd decodes it: %63 is "c" */
+    ASSERT_OK(vs_server_handle(srv, "GET", "/collections/%63/exists", NULL, NULL, 0, &status, &b, &len, &ct));
+    ASSERT_EQ(status, 200);
+    ASSERT(strstr(b, "\"exists\":true"));
+    vs_server_free(b);
     ASSERT_OK(vs_server_handle(srv, "GET", "/", NULL, NULL, 0, &status, &b, &len, &ct));
     ASSERT(strstr(b, VS_SERVER_QDRANT_VERSION));
     vs_server_free(b);
