@@ -34,6 +34,7 @@ extern "C" {
 #define VS_SERVER_PORT_DEFAULT 6333
 #define VS_SERVER_BODY_DEFAULT (32u << 20)
 #define VS_SERVER_BODY_MAX (4096ull << 20)
+#define VS_SERVER_UPLOAD_DEFAULT (16384ull << 20) /* snapshot uploads: 16 GiB */
 #define VS_SERVER_THREADS_MAX 256
 #define VS_SERVER_CONNECTIONS_DEFAULT 1024
 #define VS_SERVER_IDLE_TIMEOUT_DEFAULT 30    /* seconds a connection may stay silent */
@@ -59,6 +60,9 @@ typedef struct vs_server_options {
     uint32_t request_timeout_s;  /* a body must arrive within this, else 408 */
     const char *snapshots_dir;   /* NULL = STORE/snapshots */
     int quiet;                   /* 1: no access log on stderr (default 1) */
+    uint64_t max_upload_bytes;   /* snapshot uploads larger are refused with 413; they are
+                                    streamed to a file, not held in memory, and are not
+                                    bound by request_timeout_s (only by idle_timeout_s) */
 } vs_server_options;
 
 VS_API void vs_server_options_init(vs_server_options *o);

@@ -6,7 +6,7 @@
 #                                    headers + Python binding, faiss, Fashion-MNIST, g++)
 # Safe to run repeatedly: apt-get runs only when something is missing.
 set -e
-PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev python3"
+PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev libssl-dev python3"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS python3-numpy python3-faiss python3-matplotlib"
 [ "${1:-}" = "ann" ] && PKGS="$PKGS libhnswlib-dev python3-hnswlib python3-faiss python3-matplotlib python3-numpy dataset-fashion-mnist g++"
 [ -n "${VS_FUZZ_SECONDS:-}" ] && PKGS="$PKGS clang libclang-rt-14-dev"
@@ -14,6 +14,10 @@ missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The end-to-end test drives the server with the Qdrant JS client: node and npm, from
+# Debian only when none is on PATH (a newer npm installed by other means is kept).
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "installing:$missing" >&2
 SUDO=""

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds VecStore three times (release, ASan+UBSan, TSan) and runs every test suite in the
-# first two and the multi-threaded tests in the third.
+# first two and the multi-threaded tests in the third; the release build also runs the
+# end-to-end test with the Qdrant JS client (scripts/test-e2e.sh).
 # With VS_FUZZ_SECONDS=N it also builds the libFuzzer targets with clang and fuzzes each
 # for N seconds. Output: each suite's lines, then one closing line "N passed, N failed" summed over all
 # runs. Exit status is non-zero if anything failed. VS_TEST_LONG=1 runs the long soak,
@@ -33,6 +34,12 @@ run_suites() { # $1 = build dir, $2 = label
 echo "== build (release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$JOBS" >/dev/null || { echo "build failed"; cmake --build build 2>&1 | tail -30; echo "0 passed, 1 failed"; exit 1; }
 run_suites build release
+
+# The official Qdrant JavaScript client against a real `vecstore serve` (installs the
+# client from npm on first use; fails, never skips, without node/npm/registry).
+echo "== release: e2e (Qdrant JS client)"
+sh scripts/test-e2e.sh build 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
+tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
 
 echo "== build (asan+ubsan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON >/dev/null && cmake --build build-asan -j "$JOBS" >/dev/null || { echo "asan build failed"; echo "0 passed, 1 failed"; exit 1; }

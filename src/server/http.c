@@ -31,6 +31,14 @@ typedef struct conn_state {
     int early;          /* an error decided from the headers (status), sent when possible */
     int too_big, timed_out;
     vs__sb body;
+    /* A snapshot upload: streamed to a file through the multipart parser (pp) or as it
+     * comes (raw); up_err is the status of a failure met on the way. */
+    vs__upload *up;
+    struct MHD_PostProcessor *pp;
+    uint64_t up_bytes;
+    int up_err, up_fields;
+    char up_msg[160];
+    char up_sha[65];
     vs__req req;
     char *argbuf[VS__MAX_ARGS * 2];
 } conn_state;
@@ -50,6 +58,7 @@ void vs_server_options_init(vs_server_options *o) {
     o->max_connections = VS_SERVER_CONNECTIONS_DEFAULT;
     o->idle_timeout_s = VS_SERVER_IDLE_TIMEOUT_DEFAULT;
     o->request_timeout_s = VS_SERVER_REQUEST_TIMEOUT_DEFAULT;
+    o->max_upload_bytes = VS_SERVER_UPLOAD_DEFAULT;
     o->quiet = 1;
 }
 
@@ -127,6 +136,89 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, vs_server *srv, c
     return r;
 }
 
+static void upload_failed(conn_state *st, int status, const char *fmt, const char *what) {
+    if (st->up_err) return;
+    st->up_err = status;
+    snprintf(st->up_msg, sizeof st->up_msg, fmt, what);
+}
+
+static void upload_write(conn_state *st, const char *data, size_t size) {
+    int e = vs__upload_write(st->up, data, size);
+    if (e) upload_failed(st, e == ENOSPC ? 507 : 500,
+                         e == ENOSPC ? "Insufficient storage: cannot store the upload: %s"
+                                     : "Service internal error: cannot store the upload: %s",
+                         strerror(e));
+}
+
+/* The multipart parser's output: the parts named "snapshot" (as Qdrant's clients send
+ * it) go to the file; other fields are ignored. */
+static enum MHD_Result upload_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *filename, const char *content_type,
+                                   const char *transfer_encoding, const char *data, uint64_t off,
+                                   size_t size) {
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+    conn_state *st = cls;
+    if (!key || strcmp(key, "snapshot")) return MHD_YES;
+    if (off == 0 && size && st->up_fields++) {
+        upload_failed(st, 400, "Wrong input: more than one %s field in the upload", "\"snapshot\"");
+        return MHD_NO;
+    }
+    if (size && !st->up_err) upload_write(st, data, size);
+    return st->up_err ? MHD_NO : MHD_YES;
+}
+
+/* The first call of an upload route: where its bytes will go. 0, or a status to refuse
+ * with (the message in st->up_msg). */
+static int upload_begin(struct MHD_Connection *conn, vs_server *srv, conn_state *st) {
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
+    if (ct && !multipart && strncasecmp(ct, "application/octet-stream", 24)) {
+        upload_failed(st, 415, "Unsupported media type: snapshot uploads are multipart/form-data "
+                               "(field \"snapshot\") or application/octet-stream, not %.60s", ct);
+        return st->up_err;
+    }
+    int e = vs__upload_open(srv, &st->up);
+    if (e) {
+        upload_failed(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
+        return st->up_err;
+    }
+    if (multipart && !(st->pp = MHD_create_post_processor(conn, 65536, upload_part, st))) {
+        upload_failed(st, 400, "Wrong input: %s", "a multipart upload needs a boundary");
+        return st->up_err;
+    }
+    return 0;
+}
+
+static void upload_data(vs_server *srv, conn_state *st, const char *data, size_t size) {
+    st->up_bytes += size;
+    if (st->up_err || st->too_big) return;
+    if (st->up_bytes > srv->opt.max_upload_bytes) {
+        st->too_big = 1;
+        return;
+    }
+    if (st->pp) {
+        if (MHD_post_process(st->pp, data, size) != MHD_YES)
+            upload_failed(st, 400, "Wrong input: %s", "the multipart body is malformed");
+    } else {
+        upload_write(st, data, size);
+    }
+}
+
+/* The last call of an upload: the file complete, or the reason why not. */
+static void upload_end(conn_state *st) {
+    if (st->pp) {
+        if (MHD_destroy_post_processor(st->pp) != MHD_YES)
+            upload_failed(st, 400, "Wrong input: %s", "the multipart body ends early");
+        st->pp = NULL;
+        if (!st->up_fields)
+            upload_failed(st, 400, "Wrong input: %s", "no \"snapshot\" field in the multipart upload");
+    }
+    if (!st->up_err && !vs__upload_size(st->up))
+        upload_failed(st, 400, "Wrong input: %s", "the upload is empty");
+    int e = st->up_err ? 0 : vs__upload_finish(st->up, st->up_sha);
+    if (e) upload_failed(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -156,21 +248,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             int refused = vs__authorize(srv, &st->req, st->route, &denied);
             if (refused) return send_error(conn, srv, st, refused, denied);
         }
+        uint64_t limit = st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes;
         if (cl) {
             char *end;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > srv->opt.max_body_bytes) {
+            if (errno || *end || n > limit) {
                 atomic_fetch_add_explicit(&srv->metrics.rejected_body, 1, memory_order_relaxed);
                 char m[160];
                 snprintf(m, sizeof m, "Payload too large: the body is limited to %llu bytes",
-                         (unsigned long long)srv->opt.max_body_bytes);
+                         (unsigned long long)limit);
                 return send_error(conn, srv, st, 413, m);
             }
         }
+        if (st->upload && upload_begin(conn, srv, st))
+            return send_error(conn, srv, st, st->up_err, st->up_msg);
         return MHD_YES;
     }
-    if (*upload_size) {
+    if (st->upload) {
+        /* Uploads are bound by their size and the idle timeout, not request_timeout_s:
+         * a large snapshot over a slow link takes as long as it takes. */
+        atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
+        if (*upload_size) {
+            upload_data(srv, st, upload, *upload_size);
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (!st->too_big) upload_end(st);
+        if (!st->too_big && st->up_err) return send_error(conn, srv, st, st->up_err, st->up_msg);
+        st->req.upload_path = vs__upload_path(st->up);
+        st->req.upload_sha256 = st->up_sha;
+    } else if (*upload_size) {
         atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
         if (!st->too_big && !st->timed_out) {
             if (mono() - st->t0 > (double)srv->opt.request_timeout_s)
@@ -188,7 +296,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add_explicit(&srv->metrics.rejected_body, 1, memory_order_relaxed);
         char m[160];
         snprintf(m, sizeof m, "Payload too large: the body is limited to %llu bytes",
-                 (unsigned long long)srv->opt.max_body_bytes);
+                 (unsigned long long)(st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes));
         return send_error(conn, srv, st, 413, m);
     }
     st->req.body = st->body.p ? st->body.p : "";
@@ -208,6 +316,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     vs_server *srv = cls;
     conn_state *st = *con_cls;
     if (!st) return;
+    if (st->pp) MHD_destroy_post_processor(st->pp);
+    vs__upload_free(st->up);
     vs__sb_free(&st->body);
     free(st);
     *con_cls = NULL;
@@ -305,6 +415,7 @@ int vs_server_start(vs_store *s, const vs_server_options *o, vs_server **out, ch
         return fail(msg, msglen, VS_EINVAL, "TLS needs both a certificate and a key");
     if (opt.idle_timeout_s == 0) opt.idle_timeout_s = VS_SERVER_IDLE_TIMEOUT_DEFAULT;
     if (opt.request_timeout_s == 0) opt.request_timeout_s = VS_SERVER_REQUEST_TIMEOUT_DEFAULT;
+    if (opt.max_upload_bytes == 0) opt.max_upload_bytes = VS_SERVER_UPLOAD_DEFAULT;
     if (!opt.threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         opt.threads = n > 0 ? (uint32_t)n : 1;

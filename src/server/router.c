@@ -62,6 +62,7 @@ static const route g_routes[] = {
     {M_GET, "collections/*/snapshots", vs__h_snap_list, COLL, "snapshots_list"},
     {M_POST, "collections/*/snapshots", vs__h_snap_create, WRITES | COLL, "snapshot_create"},
     {M_PUT, "collections/*/snapshots/recover", vs__h_snap_recover, WRITES, "snapshot_recover"},
+    {M_POST, "collections/*/snapshots/upload", vs__h_snap_upload, WRITES | UPLOAD | RAWBODY, "snapshot_upload"},
     {M_GET, "collections/*/snapshots/*", vs__h_snap_get, COLL, "snapshot_get"},
     {M_DELETE, "collections/*/snapshots/*", vs__h_snap_delete, WRITES | COLL, "snapshot_delete"},
 };

@@ -46,7 +46,8 @@ typedef struct vs__req {
     const char *bearer;    /* the "Authorization" header, or NULL */
     const char *body;
     size_t body_len;
-    const char *upload_path; /* a snapshot upload already streamed to this file, or NULL */
+    const char *upload_path;   /* a snapshot upload already streamed to this file, or NULL */
+    const char *upload_sha256; /* its SHA-256, lowercase hex */
 } vs__req;
 
 typedef struct vs__resp {
@@ -135,6 +136,20 @@ int vs__h_snap_list(vs__call *k);
 int vs__h_snap_get(vs__call *k);
 int vs__h_snap_delete(vs__call *k);
 int vs__h_snap_recover(vs__call *k);
+int vs__h_snap_upload(vs__call *k);
+
+/* A snapshot upload being received (h_snapshots.c): the bytes go to a temporary file in
+ * the snapshots directory, hashed as they arrive, never held in memory. The file is
+ * removed by vs__upload_free. */
+typedef struct vs__upload vs__upload;
+/* 0, or an errno value. */
+int vs__upload_open(vs_server *srv, vs__upload **out);
+int vs__upload_write(vs__upload *u, const void *p, size_t n); /* 0, or an errno value */
+/* Closes the file; sha256 receives the digest as lowercase hex. 0, or an errno value. */
+int vs__upload_finish(vs__upload *u, char sha256[65]);
+const char *vs__upload_path(const vs__upload *u);
+uint64_t vs__upload_size(const vs__upload *u);
+void vs__upload_free(vs__upload *u);
 
 /* router.c: runs one request through auth, routing and the handler into resp (whose
  * body is the complete response text). Never fails: out of memory is a 500 with a

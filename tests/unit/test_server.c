@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "test.h"
 #include "vecstore.h"
@@ -37,8 +40,8 @@ static void resp_free(http_resp *r) {
 
 /* One request over a fresh connection ("Connection: close": read to EOF). Returns 0, or
  * -1 if the connection failed (status 0 then). */
-static int http(uint16_t port, const char *method, const char *path, const char *hdr,
-                const char *body, size_t blen, http_resp *out) {
+static int http_ct(uint16_t port, const char *method, const char *path, const char *hdr,
+                   const char *ctype, const char *body, size_t blen, http_resp *out) {
     memset(out, 0, sizeof *out);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -54,8 +57,8 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     char head[1024];
     int hn = snprintf(head, sizeof head,
                       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Length: %zu\r\n"
-                      "Content-Type: application/json\r\n\r\n",
-                      method, path, hdr ? hdr : "", hdr ? "\r\n" : "", body ? blen : 0);
+                      "Content-Type: %s\r\n\r\n",
+                      method, path, hdr ? hdr : "", hdr ? "\r\n" : "", body ? blen : 0, ctype);
     size_t total = (size_t)hn + (body ? blen : 0), off = 0;
     char *req = malloc(total);
     memcpy(req, head, (size_t)hn);
@@ -88,6 +91,11 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     free(buf);
     out->json = cJSON_Parse(out->body);
     return 0;
+}
+
+static int http(uint16_t port, const char *method, const char *path, const char *hdr,
+                const char *body, size_t blen, http_resp *out) {
+    return http_ct(port, method, path, hdr, "application/json", body, blen, out);
 }
 
 static const char *KEY = "api-key: test-key";
@@ -557,6 +565,157 @@ TEST(server, snapshots_roundtrip) {
     }
     ASSERT_EQ(st(p, "DELETE", path, NULL), 200);
     ASSERT_EQ(st(p, "DELETE", path, NULL), 404);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+static void sha256_hex(const char *p, size_t n, char out[65]) {
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    ASSERT(EVP_Digest(p, n, d, &dn, EVP_sha256(), NULL) == 1 && dn == 32);
+    for (unsigned i = 0; i < dn; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static double count_of(uint16_t p, const char *coll) {
+    char path[256];
+    snprintf(path, sizeof path, "/collections/%s/points/count", coll);
+    http_resp r;
+    http(p, "POST", path, KEY, "{}", 0, &r);
+    double n = r.status == 200 ? cJSON_GetObjectItem(result(&r), "count")->valuedouble : -r.status;
+    resp_free(&r);
+    return n;
+}
+
+static int upload(uint16_t p, const char *path, const char *hdr, const char *ctype, const char *body,
+                  size_t len) {
+    http_resp r;
+    http_ct(p, "POST", path, hdr, ctype, body, len, &r);
+    int status = r.status;
+    if (status >= 400)
+        ASSERT_MSG(r.json && cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "status"), "error"),
+                   "upload -> %d without an error envelope: %s", status, r.body);
+    resp_free(&r);
+    return status;
+}
+
+/* Snapshot uploads (multipart as Qdrant's clients send them, or the raw archive) with
+ * checksums; every refused upload leaves the collection as it was and no file behind. */
+TEST(server, snapshot_upload) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", "ro-key", 0);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points", "{\"points\":[{\"id\":1,\"vector\":[1,2]},{\"id\":2,\"vector\":[3,4]}]}"), 200);
+    http_resp r;
+    http(p, "POST", "/collections/c/snapshots", KEY, NULL, 0, &r);
+    ASSERT_EQ(r.status, 200);
+    char name[256], sum[65];
+    snprintf(name, sizeof name, "%s", cJSON_GetObjectItem(result(&r), "name")->valuestring);
+    const cJSON *cs = cJSON_GetObjectItem(result(&r), "checksum");
+    ASSERT(cJSON_IsString(cs));
+    snprintf(sum, sizeof sum, "%s", cs->valuestring);
+    resp_free(&r);
+    char path[512];
+    snprintf(path, sizeof path, "/collections/c/snapshots/%s", name);
+    http_resp snap;
+    http(p, "GET", path, KEY, NULL, 0, &snap);
+    ASSERT_EQ(snap.status, 200);
+    char want[65];
+    sha256_hex(snap.body, snap.len, want);
+    ASSERT_STREQ(sum, want); /* the checksum is the file's SHA-256 */
+    http(p, "GET", "/collections/c/snapshots", KEY, NULL, 0, &r);
+    ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(result(&r), 0), "checksum")->valuestring, want);
+    resp_free(&r);
+
+    /* raw archive into a new collection, checksum verified (upper case accepted) */
+    char q[256];
+    char upper[65];
+    for (int i = 0; i < 65; i++) upper[i] = (char)toupper((unsigned char)want[i]);
+    snprintf(q, sizeof q, "/collections/e/snapshots/upload?checksum=%s", upper);
+    ASSERT_EQ(upload(p, q, KEY, "application/octet-stream", snap.body, snap.len), 200);
+    ASSERT_EQ(count_of(p, "e"), 2);
+
+    /* multipart over a changed collection: back to the snapshot's two points */
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points", "{\"points\":[{\"id\":3,\"vector\":[5,6]}]}"), 200);
+    ASSERT_EQ(count_of(p, "c"), 3);
+    const char *bnd = "----vsTestBoundary7MA4YWxk";
+    char pre[512], post[128];
+    int pn = snprintf(pre, sizeof pre,
+                      "--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n"
+                      "--%s\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"c.snapshot\"\r\n"
+                      "Content-Type: application/octet-stream\r\n\r\n", bnd, bnd);
+    int qn = snprintf(post, sizeof post, "\r\n--%s--\r\n", bnd);
+    size_t mlen = (size_t)pn + snap.len + (size_t)qn;
+    char *mp = malloc(mlen);
+    memcpy(mp, pre, (size_t)pn);
+    memcpy(mp + pn, snap.body, snap.len);
+    memcpy(mp + pn + snap.len, post, (size_t)qn);
+    char ctype[128];
+    snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", bnd);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, ctype, mp, mlen), 200);
+    ASSERT_EQ(count_of(p, "c"), 2);
+
+    /* refusals: nothing changes, nothing is created */
+    ASSERT_EQ(st(p, "PUT", "/collections/c/points", "{\"points\":[{\"id\":3,\"vector\":[5,6]}]}"), 200);
+    char wrong[65];
+    snprintf(wrong, sizeof wrong, "%s", want);
+    wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+    snprintf(q, sizeof q, "/collections/c/snapshots/upload?checksum=%s", wrong);
+    ASSERT_EQ(upload(p, q, KEY, "application/octet-stream", snap.body, snap.len), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload?checksum=abc", KEY, "application/octet-stream", snap.body, snap.len), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, "text/plain", snap.body, snap.len), 415);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, "application/octet-stream", "", 0), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, "application/octet-stream", "not a snapshot at all", 0), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", "api-key: ro-key", "application/octet-stream", snap.body, snap.len), 403);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", NULL, "application/octet-stream", snap.body, snap.len), 401);
+    ASSERT_EQ(upload(p, "/collections/..%2Fx/snapshots/upload", KEY, "application/octet-stream", snap.body, snap.len), 404);
+    ASSERT_EQ(upload(p, "/collections/.hidden/snapshots/upload", KEY, "application/octet-stream", snap.body, snap.len), 400);
+    /* multipart: no snapshot field; cut short; no boundary */
+    char nofield[512];
+    int nf = snprintf(nofield, sizeof nofield,
+                      "--%s\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--%s--\r\n", bnd, bnd);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, ctype, nofield, (size_t)nf), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, ctype, mp, (size_t)pn + snap.len / 2), 400);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", KEY, "multipart/form-data", mp, mlen), 400);
+    snprintf(q, sizeof q, "/collections/f/snapshots/upload?checksum=%s", wrong);
+    ASSERT_EQ(upload(p, q, KEY, ctype, mp, mlen), 400);
+    ASSERT_EQ(count_of(p, "c"), 3);
+    ASSERT_EQ(count_of(p, "f"), -404);
+    free(mp);
+
+    /* without a network the body is the archive */
+    int status;
+    char *b;
+    size_t len;
+    const char *ct;
+    ASSERT_OK(vs_server_handle(srv, "POST", "/collections/g/snapshots/upload", (const char *[]){"api-key: test-key", NULL},
+                               snap.body, snap.len, &status, &b, &len, &ct));
+    ASSERT_MSG(status == 200, "%s", b);
+    vs_server_free(b);
+    ASSERT_EQ(count_of(p, "g"), 2);
+    resp_free(&snap);
+    vs_server_stop(srv);
+
+    /* no upload file is left behind, whatever happened */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/snapshots", vt_path("db"));
+    DIR *d = opendir(dir);
+    ASSERT(d);
+    struct dirent *de;
+    while ((de = readdir(d))) ASSERT_MSG(strncmp(de->d_name, ".upload-", 8), "left behind: %s", de->d_name);
+    closedir(d);
+
+    /* a server with a small upload limit answers 413 from Content-Length */
+    vs_server_options o;
+    vs_server_options_init(&o);
+    o.port = 0;
+    o.max_upload_bytes = 64;
+    char msg[256];
+    ASSERT_OK(vs_server_start(s, &o, &srv, msg, sizeof msg));
+    p = vs_server_port(srv);
+    char big[200];
+    memset(big, 'x', sizeof big);
+    ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", NULL, "application/octet-stream", big, sizeof big), 413);
     vs_server_stop(srv);
     vs_store_close(s);
 }

@@ -18,7 +18,8 @@
 static const char serve_help[] =
     "usage: vecstore serve STORE [--host ADDR] [--port N] [--api-key KEY]\n"
     "                      [--read-only-key KEY] [--tls-cert FILE --tls-key FILE]\n"
-    "                      [--max-body-mb N] [--threads N] [--max-connections N]\n"
+    "                      [--max-body-mb N] [--max-upload-mb N] [--threads N]\n"
+    "                      [--max-connections N]\n"
     "                      [--per-ip-connections N] [--idle-timeout S] [--snapshots DIR]\n"
     "                      [--fsync P] [--log]\n"
     "\n"
@@ -32,6 +33,7 @@ static const char serve_help[] =
     "  --read-only-key KEY   a second key that may only read; also VECSTORE_READ_ONLY_KEY\n"
     "  --tls-cert, --tls-key PEM files: serve HTTPS\n"
     "  --max-body-mb N       largest request body (default 32)\n"
+    "  --max-upload-mb N     largest snapshot upload (default 16384; streamed to disk)\n"
     "  --threads N           request threads (default: one per core)\n"
     "  --max-connections N   open connections at once (default 1024)\n"
     "  --per-ip-connections N  per client address (default: no limit)\n"
@@ -45,7 +47,7 @@ static const char serve_help[] =
 static const cli_optspec serve_opts[] = {
     {"host", 0, OPT_VALUE},        {"port", 'p', OPT_VALUE},       {"api-key", 0, OPT_VALUE},
     {"read-only-key", 0, OPT_VALUE}, {"tls-cert", 0, OPT_VALUE},   {"tls-key", 0, OPT_VALUE},
-    {"max-body-mb", 0, OPT_VALUE}, {"threads", 0, OPT_VALUE},      {"max-connections", 0, OPT_VALUE},
+    {"max-body-mb", 0, OPT_VALUE}, {"max-upload-mb", 0, OPT_VALUE}, {"threads", 0, OPT_VALUE},      {"max-connections", 0, OPT_VALUE},
     {"per-ip-connections", 0, OPT_VALUE}, {"idle-timeout", 0, OPT_VALUE},
     {"snapshots", 0, OPT_VALUE},   {"fsync", 0, OPT_VALUE},        {"log", 0, OPT_FLAG},
     {NULL, 0, 0}};
@@ -65,9 +67,10 @@ int cmd_serve(int argc, char **argv) {
     if ((rc = cli_need_pos(&a, 1, 1, "STORE"))) goto done;
     vs_server_options o;
     vs_server_options_init(&o);
-    long long port, body, threads, conns, perip, idle;
+    long long port, body, upload, threads, conns, perip, idle;
     if ((rc = cli_opt_int(&a, "port", 0, 65535, VS_SERVER_PORT_DEFAULT, &port)) ||
         (rc = cli_opt_int(&a, "max-body-mb", 1, (long long)(VS_SERVER_BODY_MAX >> 20), VS_SERVER_BODY_DEFAULT >> 20, &body)) ||
+        (rc = cli_opt_int(&a, "max-upload-mb", 1, 1LL << 30, (long long)(VS_SERVER_UPLOAD_DEFAULT >> 20), &upload)) ||
         (rc = cli_opt_int(&a, "threads", 0, VS_SERVER_THREADS_MAX, 0, &threads)) ||
         (rc = cli_opt_int(&a, "max-connections", 1, 1000000, VS_SERVER_CONNECTIONS_DEFAULT, &conns)) ||
         (rc = cli_opt_int(&a, "per-ip-connections", 0, 1000000, 0, &perip)) ||
@@ -76,6 +79,7 @@ int cmd_serve(int argc, char **argv) {
     if (cli_opt(&a, "host")) o.host = cli_opt(&a, "host");
     o.port = (uint16_t)port;
     o.max_body_bytes = (uint64_t)body << 20;
+    o.max_upload_bytes = (uint64_t)upload << 20;
     o.threads = (uint32_t)threads;
     o.max_connections = (uint32_t)conns;
     o.per_ip_connections = (uint32_t)perip;
