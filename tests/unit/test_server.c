@@ -20,6 +20,9 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "test.h"
 #include "vecstore.h"
@@ -717,6 +720,131 @@ TEST(server, snapshot_upload) {
     memset(big, 'x', sizeof big);
     ASSERT_EQ(upload(p, "/collections/c/snapshots/upload", NULL, "application/octet-stream", big, sizeof big), 413);
     vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+/* A self-signed P-256 certificate for 127.0.0.1 (subjectAltName IP), written as PEM. */
+static void make_cert(const char *cert_path, const char *key_path) {
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    ASSERT(pk);
+    X509 *x = X509_new();
+    ASSERT(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pk);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+    ASSERT(ext);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ASSERT(X509_sign(x, pk, EVP_sha256()) > 0);
+    FILE *f = fopen(cert_path, "w");
+    ASSERT(f && PEM_write_X509(f, x) == 1);
+    fclose(f);
+    f = fopen(key_path, "w");
+    ASSERT(f && PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) == 1);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+}
+
+/* One request over TLS, the server's certificate verified against ca (and its IP). */
+static int https_get(uint16_t port, const char *ca, const char *path, const char *hdr, http_resp *out) {
+    memset(out, 0, sizeof *out);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    ASSERT(ctx);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ASSERT(SSL_CTX_load_verify_locations(ctx, ca, NULL) == 1);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(ctx), "127.0.0.1");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    int rc = -1;
+    if (SSL_connect(ssl) == 1) {
+        char req[512];
+        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n\r\n",
+                         path, hdr);
+        ASSERT(SSL_write(ssl, req, n) == n);
+        size_t cap = 1 << 16, len = 0;
+        char *buf = malloc(cap);
+        int r;
+        while (len + 1 < cap && (r = SSL_read(ssl, buf + len, (int)(cap - len - 1))) > 0) len += (size_t)r;
+        buf[len] = 0;
+        if (sscanf(buf, "HTTP/1.%*d %d", &out->status) == 1) {
+            char *b = strstr(buf, "\r\n\r\n");
+            out->body = strdup(b ? b + 4 : "");
+            out->len = strlen(out->body);
+            out->json = cJSON_Parse(out->body);
+            rc = 0;
+        }
+        free(buf);
+    }
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+/* HTTPS with a certificate: a verifying client gets its answers (keys still apply);
+ * plain HTTP on that port gets none; an unreadable or bad certificate fails the start. */
+TEST(server, tls) {
+    char cert[512], key[512], other[512], other_key[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", vt_path("."));
+    snprintf(key, sizeof key, "%s/key.pem", vt_path("."));
+    snprintf(other, sizeof other, "%s/other.pem", vt_path("."));
+    snprintf(other_key, sizeof other_key, "%s/other-key.pem", vt_path("."));
+    make_cert(cert, key);
+    make_cert(other, other_key); /* a different certificate: the client must refuse the server */
+    vs_store *s;
+    vs_store_options so;
+    vs_store_options_init(&so);
+    char msg[256];
+    ASSERT_OK(vs_store_open(vt_path("db"), &so, &s, msg, sizeof msg));
+    vs_server_options o;
+    vs_server_options_init(&o);
+    o.port = 0;
+    o.api_key = "k";
+    o.tls_cert_file = cert;
+    o.tls_key_file = key;
+    vs_server *srv;
+    int rc = vs_server_start(s, &o, &srv, msg, sizeof msg);
+    ASSERT_MSG(rc == VS_OK, "start: %s", msg);
+    uint16_t p = vs_server_port(srv);
+    http_resp r;
+    ASSERT_OK(https_get(p, cert, "/collections", "api-key: k", &r));
+    ASSERT_EQ(r.status, 200);
+    ASSERT(cJSON_GetObjectItem(result(&r), "collections"));
+    resp_free(&r);
+    ASSERT_OK(https_get(p, cert, "/collections", "api-key: nope", &r));
+    ASSERT_EQ(r.status, 401);
+    resp_free(&r);
+    ASSERT(https_get(p, other, "/collections", "api-key: k", &r) != 0); /* not the server's certificate */
+    resp_free(&r);
+    http(p, "GET", "/collections", "api-key: k", NULL, 0, &r); /* plain HTTP: no HTTP answer */
+    ASSERT_EQ(r.status, 0);
+    resp_free(&r);
+    vs_server_stop(srv);
+
+    o.tls_key_file = "/nonexistent/key.pem";
+    ASSERT_RC(vs_server_start(s, &o, &srv, msg, sizeof msg), VS_EIO);
+    ASSERT(srv == NULL);
+    o.tls_key_file = cert; /* a certificate where the key should be */
+    ASSERT(vs_server_start(s, &o, &srv, msg, sizeof msg) != VS_OK);
+    ASSERT(srv == NULL);
+    o.tls_key_file = NULL;
+    ASSERT_RC(vs_server_start(s, &o, &srv, msg, sizeof msg), VS_EINVAL);
     vs_store_close(s);
 }
 
