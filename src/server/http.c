@@ -28,7 +28,9 @@
 typedef struct conn_state {
     double t0;
     int route, upload;
-    int early;          /* an error decided from the headers (status), sent when possible */
+    int early;          /* a refusal decided from the headers (status), sent at the end */
+    char early_msg[200];
+    uint64_t discarded; /* body bytes dropped unread since then */
     int too_big, timed_out;
     vs__sb body;
     /* A snapshot upload: streamed to a file through the multipart parser (pp) or as it
@@ -219,6 +221,19 @@ static void upload_end(conn_state *st) {
     if (e) upload_failed(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
 }
 
+/* A refusal decided from the headers (no key, read-only key, unacceptable upload) is
+ * answered once the body has been read and dropped, never stored or parsed: clients such
+ * as fetch/undici fail on a connection reset while they are still sending and never see
+ * an answer sent early. A body that goes on past VS__DISCARD_MAX is not worth reading:
+ * it is answered at once and the connection closed. */
+#define VS__DISCARD_MAX (64ull << 20)
+
+static enum MHD_Result refuse_later(conn_state *st, int status, const char *msg) {
+    st->early = status;
+    snprintf(st->early_msg, sizeof st->early_msg, "%s", msg);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -246,7 +261,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->route >= 0) {
             const char *denied;
             int refused = vs__authorize(srv, &st->req, st->route, &denied);
-            if (refused) return send_error(conn, srv, st, refused, denied);
+            if (refused) return refuse_later(st, refused, denied);
         }
         uint64_t limit = st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes;
         if (cl) {
@@ -261,8 +276,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return send_error(conn, srv, st, 413, m);
             }
         }
-        if (st->upload && upload_begin(conn, srv, st))
-            return send_error(conn, srv, st, st->up_err, st->up_msg);
+        if (st->upload && upload_begin(conn, srv, st)) return refuse_later(st, st->up_err, st->up_msg);
+        return MHD_YES;
+    }
+    if (st->early > 0) {
+        atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
+        st->discarded += *upload_size;
+        int now = !*upload_size || st->discarded > VS__DISCARD_MAX;
+        *upload_size = 0;
+        if (!now) return MHD_YES;
+        int status = st->early;
+        st->early = -1; /* answered: later calls of this request only drop bytes */
+        return send_error(conn, srv, st, status, st->early_msg);
+    }
+    if (st->early < 0) {
+        *upload_size = 0;
         return MHD_YES;
     }
     if (st->upload) {

@@ -686,6 +686,40 @@ await check('createSnapshot / listSnapshots / deleteSnapshot', async () => {
   await expectStatus(404, () => client.deleteSnapshot(COLL, s.name), 'deleting it again');
 });
 
+// Snapshot download and upload, as Qdrant's Python client does it (the JS client has no
+// upload method): multipart/form-data with the archive in the field "snapshot".
+await check('snapshot download (SHA-256 = listed checksum) and multipart upload into a new collection', async () => {
+  const s = await client.createSnapshot(COLL);
+  assert(/^[0-9a-f]{64}$/.test(s.checksum || ''), `checksum ${s.checksum}`);
+  const hdr = { 'api-key': KEY };
+  const dl = await realFetch(`${URL_}/collections/${COLL}/snapshots/${s.name}`, { headers: hdr });
+  eq(dl.status, 200, 'download status');
+  const bytes = Buffer.from(await dl.arrayBuffer());
+  eq(bytes.length, s.size, 'downloaded size');
+  const { createHash } = await import('node:crypto');
+  eq(createHash('sha256').update(bytes).digest('hex'), s.checksum, 'SHA-256 of the download');
+  const target = `${COLL}_up`;
+  const upload = (checksum, key = KEY) => {
+    const form = new FormData();
+    form.append('snapshot', new Blob([bytes]), s.name);
+    return realFetch(`${URL_}/collections/${target}/snapshots/upload?checksum=${checksum}`,
+      { method: 'POST', headers: { 'api-key': key }, body: form });
+  };
+  const bad = await upload('0'.repeat(64));
+  eq(bad.status, 400, 'upload with a wrong checksum');
+  eq((await client.collectionExists(target)).exists, false, 'nothing created by the refused upload');
+  eq((await upload(s.checksum, RO_KEY)).status, 403, 'upload with the read-only key');
+  const ok = await upload(s.checksum);
+  eq(ok.status, 200, `upload: ${await ok.clone().text()}`);
+  eq((await ok.json()).result, true, 'upload result');
+  eq((await client.count(target, { exact: true })).count, model.size, 'points in the uploaded collection');
+  const probe = points.find((p) => model.has(p.id));
+  const got = await client.retrieve(target, { ids: [probe.id], with_payload: true });
+  eq(canon(got[0].payload), canon(model.get(probe.id).payload), 'a point\'s payload after the upload');
+  eq(await client.deleteCollection(target), true, 'deleteCollection');
+  eq(await client.deleteSnapshot(COLL, s.name), true, 'deleteSnapshot');
+});
+
 // Authentication and authorisation.
 await check('auth: a client without a key gets 401', async () => {
   const c = new QdrantClient({ url: URL_, checkCompatibility: false });

@@ -439,7 +439,8 @@ TEST(server, keys_are_checked_before_anything) {
     ASSERT_EQ(r.status, 200);
     ASSERT_EQ(cJSON_GetObjectItem(result(&r), "count")->valuedouble, 0);
     resp_free(&r);
-    /* a huge body with a wrong key: refused without reading it */
+    /* a big body with a wrong key: dropped unread, refused once it is in (so that the
+     * client, still sending, gets the answer rather than a reset) */
     char *big = malloc(1 << 20);
     memset(big, '{', 1 << 20);
     http(p, "PUT", "/collections/c/points", "api-key: nope", big, 1 << 20, &r);
