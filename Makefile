@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: build deps run test test-only asan bench bench-ann clean
+.PHONY: build deps run test test-only asan bench bench-ann bench-http clean
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -36,6 +36,12 @@ bench: build
 bench-ann: build
 	@sh scripts/install-deps.sh ann
 	@sh scripts/bench-ann.sh $(BUILD)
+
+# HTTP benchmark: search QPS and p50/p99 at 1/8/64 connections and upserts through
+# `vecstore serve`, beside the in-process figures (a few minutes; the 10-minute RSS soak
+# only with VS_BENCH_HTTP_SOAK_SECONDS=600). wrk, if installed, cross-checks the client.
+bench-http: build
+	@sh scripts/bench-http.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
