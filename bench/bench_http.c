@@ -951,6 +951,42 @@ static void inproc_search(vs_coll *c, inproc *out) {
     free(l.v);
 }
 
+/* Heavier queries: what the same HTTP overhead is worth when the search itself costs
+ * more (a wider beam; exact search over all rows). */
+#define NWEIGHTS 2
+static const struct weight {
+    const char *name, *params; /* params: the HTTP request's "params" */
+    uint32_t ef, flags;
+} g_weights[NWEIGHTS] = {
+    {"hnsw_ef 512", "{\"hnsw_ef\":512}", 512, 0},
+    {"exact", "{\"exact\":true}", 0, VS_QUERY_EXACT},
+};
+
+static lat_sum inproc_weight(vs_coll *c, const struct weight *w, size_t nq) {
+    lat_vec l = {0};
+    vs_query q;
+    vs_query_init(&q);
+    q.dim = DIM;
+    q.k = K;
+    q.with = 0;
+    q.ef = w->ef;
+    q.flags = w->flags;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < nq; i++) {
+            vs_result *r;
+            q.vectors = g_qvec + i * DIM;
+            double t0 = now_s();
+            int rc = vs_query_run(c, &q, &r);
+            double dt = now_s() - t0;
+            if (rc) coll_die(c, rc, "query");
+            if (pass == 1) lat_add(&l, dt * 1e3);
+            vs_result_free(r);
+        }
+    lat_sum out = summarize(&l);
+    free(l.v);
+    return out;
+}
+
 typedef struct up_run {
     vs_coll *c;
     size_t batch, end;
@@ -1293,9 +1329,15 @@ int main(int argc, char **argv) {
     memset(&ip, 0, sizeof ip);
     printf("== in-process (one thread, vs_query_run, %zu queries after one warm-up pass)\n", g_q);
     inproc_search(c, &ip);
+    size_t nweight_q = g_q < 300 ? g_q : 300;
+    lat_sum w_in[NWEIGHTS], w_http[NWEIGHTS];
+    for (int w = 0; w < NWEIGHTS; w++) w_in[w] = inproc_weight(c, &g_weights[w], nweight_q);
     vs_coll_close(c);
     printf("  search: %.0f QPS  p50 %.3f ms  p99 %.3f ms  mean %.3f ms  max %.3f ms\n", ip.qps, ip.lat.p50,
            ip.lat.p99, ip.lat.mean, ip.lat.max);
+    for (int w = 0; w < NWEIGHTS; w++)
+        printf("  search, %-11s: p50 %.3f ms  p99 %.3f ms  mean %.3f ms (%zu queries)\n", g_weights[w].name,
+               w_in[w].p50, w_in[w].p99, w_in[w].mean, nweight_q);
     upcfg up[4] = {{.batch = 100, .conns = 1}, {.batch = 100, .conns = 8}, {.batch = 1, .conns = 1}, {.batch = 1, .conns = 8}};
     for (int i = 0; i < 4; i++) {
         up[i].inproc_rate = inproc_upsert(s, up[i].batch, up[i].conns, &up[i].inproc_points);
@@ -1402,6 +1444,49 @@ int main(int argc, char **argv) {
         total_errors += L.errors;
         load_free(&L);
     }
+    /* The overhead by query weight: the same requests with heavier params, 1 connection. */
+    printf("== HTTP overhead by query weight (1 connection, %zu queries cycled, %g s each)\n", nweight_q,
+           g_secs < 10 ? g_secs : 10);
+    printf("  %-12s %12s %12s %12s %10s\n", "query", "in-proc p50", "HTTP p50", "overhead", "ratio");
+    printf("  %-12s %9.3f ms %9.3f ms %9.3f ms %+9.0f%%\n", "default ef", ip.lat.p50, lv[0].lat.p50,
+           lv[0].lat.p50 - ip.lat.p50, 100 * (lv[0].lat.p50 - ip.lat.p50) / ip.lat.p50);
+    {
+        char **saved = g_search_req;
+        size_t *saved_len = g_search_len, saved_q = g_q;
+        char **alt = malloc(nweight_q * sizeof *alt);
+        size_t *alt_len = malloc(nweight_q * sizeof *alt_len);
+        sbuf wb = {0}, wr2 = {0};
+        for (int w = 0; w < NWEIGHTS; w++) {
+            for (size_t i = 0; i < nweight_q; i++) {
+                const char *b0 = g_search_body[i];
+                wb.len = 0;
+                sb_printf(&wb, "%.*s,\"params\":%s}", (int)(strlen(b0) - 1), b0, g_weights[w].params);
+                http_request(&wr2, "POST", "/collections/bench/points/search", wb.p, wb.len);
+                alt[i] = strdup(wr2.p);
+                alt_len[i] = wr2.len;
+            }
+            g_search_req = alt;
+            g_search_len = alt_len;
+            g_q = nweight_q;
+            load L;
+            load_init(&L, MODE_SEARCH, 1);
+            load_run(&L, g_warm, g_secs < 10 ? g_secs : 10, NULL, NULL);
+            w_http[w] = summarize(&L.lat[KIND_SEARCH]);
+            total_errors += L.errors;
+            load_free(&L);
+            g_search_req = saved;
+            g_search_len = saved_len;
+            g_q = saved_q;
+            for (size_t i = 0; i < nweight_q; i++) free(alt[i]);
+            printf("  %-12s %9.3f ms %9.3f ms %9.3f ms %+9.0f%%\n", g_weights[w].name, w_in[w].p50, w_http[w].p50,
+                   w_http[w].p50 - w_in[w].p50, 100 * (w_http[w].p50 - w_in[w].p50) / w_in[w].p50);
+        }
+        free(alt);
+        free(alt_len);
+        free(wb.p);
+        free(wr2.p);
+    }
+
     wrk_res wr;
     printf("== wrk cross-check (1 thread, 64 connections, one fixed search body)\n");
     thr_cpu wa[64], wb[64];
@@ -1553,6 +1638,15 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(jip, "p99_ms", ip.lat.p99);
     cJSON_AddNumberToObject(jip, "mean_ms", ip.lat.mean);
     cJSON_AddNumberToObject(jip, "max_ms", ip.lat.max);
+    cJSON *jw = cJSON_AddArrayToObject(out, "overhead_by_query_weight");
+    for (int w = 0; w < NWEIGHTS; w++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "query", g_weights[w].name);
+        cJSON_AddNumberToObject(r, "inprocess_p50_ms", w_in[w].p50);
+        cJSON_AddNumberToObject(r, "http_p50_ms", w_http[w].p50);
+        cJSON_AddNumberToObject(r, "overhead_pct", 100 * (w_http[w].p50 - w_in[w].p50) / w_in[w].p50);
+        cJSON_AddItemToArray(jw, r);
+    }
     cJSON *jl = cJSON_AddArrayToObject(out, "http_search");
     for (int li = 0; li < 3; li++) {
         cJSON *r = cJSON_CreateObject();
