@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,17 +89,7 @@ static int sha256_file(const char *path, char out[65]) {
     return err;
 }
 
-/* A checksum given by a client: 64 hex digits, compared without regard to case. */
-static int checksum_matches(const char *given, const char *hex) {
-    if (strlen(given) != 64) return 0;
-    for (int i = 0; i < 64; i++) {
-        char c = given[i];
-        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
-        if (c != hex[i]) return 0;
-    }
-    return 1;
-}
-
+/* A checksum given by a client: 64 hex digits, in either case. */
 static int checksum_well_formed(const char *given) {
     if (strlen(given) != 64) return 0;
     for (int i = 0; i < 64; i++)
@@ -106,10 +97,15 @@ static int checksum_well_formed(const char *given) {
     return 1;
 }
 
+/* Where a snapshot's checksum is kept. */
+static void checksum_path(const char *snap_path, char *out, size_t cap) {
+    snprintf(out, cap, "%s.checksum", snap_path);
+}
+
 /* The checksum recorded beside a snapshot file, or an empty string. */
 static void read_checksum(const char *snap_path, char out[65]) {
     char p[PATH_MAX + 300];
-    snprintf(p, sizeof p, "%s.checksum", snap_path);
+    checksum_path(snap_path, p, sizeof p);
     out[0] = 0;
     FILE *f = fopen(p, "rb");
     if (!f) return;
@@ -154,7 +150,7 @@ int vs__h_snap_create(vs__call *k) {
     if (!rc && !err) {
         /* The checksum file is written whole or not at all (temp + rename). */
         char cp[PATH_MAX + 300], tp[PATH_MAX + 310];
-        snprintf(cp, sizeof cp, "%s.checksum", path);
+        checksum_path(path, cp, sizeof cp);
         snprintf(tp, sizeof tp, "%s.tmp", cp);
         FILE *f = fopen(tp, "wb");
         if (!f || fwrite(sum, 1, 64, f) != 64 || fclose(f) || rename(tp, cp)) {
@@ -165,9 +161,11 @@ int vs__h_snap_create(vs__call *k) {
     }
     pthread_mutex_unlock(&k->srv->admin_mu);
     if (rc) return vs__fail_coll(k, rc);
-    if (err) return vs__fail(k, err == ENOSPC ? 507 : 500, "%s: cannot checksum snapshot %s: %s",
-                             err == ENOSPC ? "Insufficient storage" : "Service internal error", name,
-                             strerror(err));
+    if (err) {
+        char what[300];
+        snprintf(what, sizeof what, "cannot checksum snapshot %s", name);
+        return vs__fail_errno(k, err, what);
+    }
     if (stat(path, &st)) return vs__fail(k, 500, "Service internal error: snapshot %s vanished", name);
     snap_json(&k->out, name, path, &st);
     return 0;
@@ -224,7 +222,7 @@ int vs__h_snap_delete(vs__call *k) {
     int r = unlink(path);
     if (!r) {
         char cp[PATH_MAX + 300];
-        snprintf(cp, sizeof cp, "%s.checksum", path);
+        checksum_path(path, cp, sizeof cp);
         unlink(cp);
     }
     pthread_mutex_unlock(&k->srv->admin_mu);
@@ -291,7 +289,7 @@ int vs__h_snap_recover(vs__call *k) {
         char hex[65];
         int err = sha256_file(real, hex);
         if (err) return vs__fail(k, 500, "Service internal error: cannot read %.200s: %s", l, strerror(err));
-        if (!checksum_matches(sum->valuestring, hex))
+        if (strcasecmp(sum->valuestring, hex))
             return vs__fail(k, 400, "Wrong input: the snapshot's checksum %s does not match the one given", hex);
     }
     pthread_mutex_lock(&k->srv->admin_mu);
@@ -394,14 +392,13 @@ int vs__h_snap_upload(vs__call *k) {
         if (!err) err = vs__upload_finish(u, hexbuf);
         if (err) {
             vs__upload_free(u);
-            return vs__fail(k, err == ENOSPC ? 507 : 500, "%s: cannot store the upload: %s",
-                            err == ENOSPC ? "Insufficient storage" : "Service internal error", strerror(err));
+            return vs__fail_errno(k, err, "cannot store the upload");
         }
         path = vs__upload_path(u);
         hex = hexbuf;
     }
     int r = 0;
-    if (given && !checksum_matches(given, hex)) {
+    if (given && strcasecmp(given, hex)) {
         r = vs__fail(k, 400, "Wrong input: the upload's checksum %s does not match the one given", hex);
     } else {
         pthread_mutex_lock(&k->srv->admin_mu);

@@ -28,18 +28,19 @@
 typedef struct conn_state {
     double t0;
     int route, upload;
-    int early;          /* a refusal decided from the headers (status), sent at the end */
-    char early_msg[200];
-    uint64_t discarded; /* body bytes dropped unread since then */
+    /* A refusal (status) decided before the body is in: from the headers, or met while
+     * an upload streams. The rest of the body is dropped unread; -1 once answered. */
+    int refused;
+    char refused_msg[200];
+    uint64_t discarded; /* body bytes dropped since the refusal */
     int too_big, timed_out;
     vs__sb body;
     /* A snapshot upload: streamed to a file through the multipart parser (pp) or as it
-     * comes (raw); up_err is the status of a failure met on the way. */
+     * comes (raw). */
     vs__upload *up;
     struct MHD_PostProcessor *pp;
     uint64_t up_bytes;
-    int up_err, up_fields;
-    char up_msg[160];
+    int up_fields;
     char up_sha[65];
     vs__req req;
     char *argbuf[VS__MAX_ARGS * 2];
@@ -138,18 +139,33 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, vs_server *srv, c
     return r;
 }
 
-static void upload_failed(conn_state *st, int status, const char *fmt, const char *what) {
-    if (st->up_err) return;
-    st->up_err = status;
-    snprintf(st->up_msg, sizeof st->up_msg, fmt, what);
+/* A refusal decided before the body is in (no key, read-only key, an upload that cannot
+ * be taken) is answered once the body has been read and dropped, never stored or parsed:
+ * clients such as fetch/undici fail on a connection reset while they are still sending
+ * and never see an answer sent early. A body that goes on past VS__DISCARD_MAX is not
+ * worth reading: it is answered at once and the connection closed. The first refusal
+ * stands. */
+#define VS__DISCARD_MAX (64ull << 20)
+
+__attribute__((format(printf, 3, 4))) static void refuse(conn_state *st, int status, const char *fmt, ...) {
+    if (st->refused) return;
+    st->refused = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->refused_msg, sizeof st->refused_msg, fmt, ap);
+    va_end(ap);
+}
+
+/* An errno met storing an upload. */
+static void refuse_errno(conn_state *st, int e) {
+    const char *prefix;
+    int status = vs__errno_status(e, &prefix);
+    refuse(st, status, "%scannot store the upload: %s", prefix, strerror(e));
 }
 
 static void upload_write(conn_state *st, const char *data, size_t size) {
     int e = vs__upload_write(st->up, data, size);
-    if (e) upload_failed(st, e == ENOSPC ? 507 : 500,
-                         e == ENOSPC ? "Insufficient storage: cannot store the upload: %s"
-                                     : "Service internal error: cannot store the upload: %s",
-                         strerror(e));
+    if (e) refuse_errno(st, e);
 }
 
 /* The multipart parser's output: the parts named "snapshot" (as Qdrant's clients send
@@ -162,45 +178,41 @@ static enum MHD_Result upload_part(void *cls, enum MHD_ValueKind kind, const cha
     conn_state *st = cls;
     if (!key || strcmp(key, "snapshot")) return MHD_YES;
     if (off == 0 && size && st->up_fields++) {
-        upload_failed(st, 400, "Wrong input: more than one %s field in the upload", "\"snapshot\"");
+        refuse(st, 400, "Wrong input: more than one \"snapshot\" field in the upload");
         return MHD_NO;
     }
-    if (size && !st->up_err) upload_write(st, data, size);
-    return st->up_err ? MHD_NO : MHD_YES;
+    if (size && !st->refused) upload_write(st, data, size);
+    return st->refused ? MHD_NO : MHD_YES;
 }
 
-/* The first call of an upload route: where its bytes will go. 0, or a status to refuse
- * with (the message in st->up_msg). */
-static int upload_begin(struct MHD_Connection *conn, vs_server *srv, conn_state *st) {
+/* The first call of an upload route: where its bytes will go; else a refusal. */
+static void upload_begin(struct MHD_Connection *conn, vs_server *srv, conn_state *st) {
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
     if (ct && !multipart && strncasecmp(ct, "application/octet-stream", 24)) {
-        upload_failed(st, 415, "Unsupported media type: snapshot uploads are multipart/form-data "
-                               "(field \"snapshot\") or application/octet-stream, not %.60s", ct);
-        return st->up_err;
+        refuse(st, 415, "Unsupported media type: snapshot uploads are multipart/form-data "
+                        "(field \"snapshot\") or application/octet-stream, not %.60s", ct);
+        return;
     }
     int e = vs__upload_open(srv, &st->up);
     if (e) {
-        upload_failed(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
-        return st->up_err;
+        refuse(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
+        return;
     }
-    if (multipart && !(st->pp = MHD_create_post_processor(conn, 65536, upload_part, st))) {
-        upload_failed(st, 400, "Wrong input: %s", "a multipart upload needs a boundary");
-        return st->up_err;
-    }
-    return 0;
+    if (multipart && !(st->pp = MHD_create_post_processor(conn, 65536, upload_part, st)))
+        refuse(st, 400, "Wrong input: a multipart upload needs a boundary");
 }
 
 static void upload_data(vs_server *srv, conn_state *st, const char *data, size_t size) {
     st->up_bytes += size;
-    if (st->up_err || st->too_big) return;
+    if (st->too_big) return;
     if (st->up_bytes > srv->opt.max_upload_bytes) {
         st->too_big = 1;
         return;
     }
     if (st->pp) {
         if (MHD_post_process(st->pp, data, size) != MHD_YES)
-            upload_failed(st, 400, "Wrong input: %s", "the multipart body is malformed");
+            refuse(st, 400, "Wrong input: the multipart body is malformed");
     } else {
         upload_write(st, data, size);
     }
@@ -210,28 +222,33 @@ static void upload_data(vs_server *srv, conn_state *st, const char *data, size_t
 static void upload_end(conn_state *st) {
     if (st->pp) {
         if (MHD_destroy_post_processor(st->pp) != MHD_YES)
-            upload_failed(st, 400, "Wrong input: %s", "the multipart body ends early");
+            refuse(st, 400, "Wrong input: the multipart body ends early");
         st->pp = NULL;
-        if (!st->up_fields)
-            upload_failed(st, 400, "Wrong input: %s", "no \"snapshot\" field in the multipart upload");
+        if (!st->up_fields) refuse(st, 400, "Wrong input: no \"snapshot\" field in the multipart upload");
     }
-    if (!st->up_err && !vs__upload_size(st->up))
-        upload_failed(st, 400, "Wrong input: %s", "the upload is empty");
-    int e = st->up_err ? 0 : vs__upload_finish(st->up, st->up_sha);
-    if (e) upload_failed(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
+    if (!vs__upload_size(st->up)) refuse(st, 400, "Wrong input: the upload is empty");
+    if (st->refused) return;
+    int e = vs__upload_finish(st->up, st->up_sha);
+    if (e) refuse(st, 500, "Service internal error: cannot store the upload: %s", strerror(e));
 }
 
-/* A refusal decided from the headers (no key, read-only key, unacceptable upload) is
- * answered once the body has been read and dropped, never stored or parsed: clients such
- * as fetch/undici fail on a connection reset while they are still sending and never see
- * an answer sent early. A body that goes on past VS__DISCARD_MAX is not worth reading:
- * it is answered at once and the connection closed. */
-#define VS__DISCARD_MAX (64ull << 20)
+/* The limit on this request's body. */
+static uint64_t body_limit(const vs_server *srv, const conn_state *st) {
+    return st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes;
+}
 
-static enum MHD_Result refuse_later(conn_state *st, int status, const char *msg) {
-    st->early = status;
-    snprintf(st->early_msg, sizeof st->early_msg, "%s", msg);
-    return MHD_YES;
+static enum MHD_Result send_too_large(struct MHD_Connection *conn, vs_server *srv, conn_state *st) {
+    atomic_fetch_add_explicit(&srv->metrics.rejected_body, 1, memory_order_relaxed);
+    char m[160];
+    snprintf(m, sizeof m, "Payload too large: the body is limited to %llu bytes",
+             (unsigned long long)body_limit(srv, st));
+    return send_error(conn, srv, st, 413, m);
+}
+
+static enum MHD_Result send_refusal(struct MHD_Connection *conn, vs_server *srv, conn_state *st) {
+    int status = st->refused;
+    st->refused = -1; /* answered: later calls of this request only drop bytes */
+    return send_error(conn, srv, st, status, st->refused_msg);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -261,53 +278,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->route >= 0) {
             const char *denied;
             int refused = vs__authorize(srv, &st->req, st->route, &denied);
-            if (refused) return refuse_later(st, refused, denied);
+            if (refused) {
+                refuse(st, refused, "%s", denied);
+                return MHD_YES;
+            }
         }
-        uint64_t limit = st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes;
         if (cl) {
             char *end;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > limit) {
-                atomic_fetch_add_explicit(&srv->metrics.rejected_body, 1, memory_order_relaxed);
-                char m[160];
-                snprintf(m, sizeof m, "Payload too large: the body is limited to %llu bytes",
-                         (unsigned long long)limit);
-                return send_error(conn, srv, st, 413, m);
-            }
+            if (errno || *end || n > body_limit(srv, st)) return send_too_large(conn, srv, st);
         }
-        if (st->upload && upload_begin(conn, srv, st)) return refuse_later(st, st->up_err, st->up_msg);
+        if (st->upload) upload_begin(conn, srv, st);
         return MHD_YES;
     }
-    if (st->early > 0) {
-        atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
+    if (st->refused) {
         st->discarded += *upload_size;
-        int now = !*upload_size || st->discarded > VS__DISCARD_MAX;
+        int now = st->refused > 0 && (!*upload_size || st->discarded > VS__DISCARD_MAX);
         *upload_size = 0;
-        if (!now) return MHD_YES;
-        int status = st->early;
-        st->early = -1; /* answered: later calls of this request only drop bytes */
-        return send_error(conn, srv, st, status, st->early_msg);
-    }
-    if (st->early < 0) {
-        *upload_size = 0;
-        return MHD_YES;
+        return now ? send_refusal(conn, srv, st) : MHD_YES;
     }
     if (st->upload) {
         /* Uploads are bound by their size and the idle timeout, not request_timeout_s:
          * a large snapshot over a slow link takes as long as it takes. */
-        atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
         if (*upload_size) {
             upload_data(srv, st, upload, *upload_size);
             *upload_size = 0;
             return MHD_YES;
         }
-        if (!st->too_big) upload_end(st);
-        if (!st->too_big && st->up_err) return send_error(conn, srv, st, st->up_err, st->up_msg);
+        if (!st->too_big) {
+            upload_end(st);
+            if (st->refused) return send_refusal(conn, srv, st);
+        }
         st->req.upload_path = vs__upload_path(st->up);
         st->req.upload_sha256 = st->up_sha;
     } else if (*upload_size) {
-        atomic_fetch_add_explicit(&srv->metrics.bytes_in, *upload_size, memory_order_relaxed);
         if (!st->too_big && !st->timed_out) {
             if (mono() - st->t0 > (double)srv->opt.request_timeout_s)
                 st->timed_out = 1;
@@ -320,13 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (st->timed_out) return send_error(conn, srv, st, 408, "Request timeout: the body took too long to arrive");
-    if (st->too_big || st->body.oom) {
-        atomic_fetch_add_explicit(&srv->metrics.rejected_body, 1, memory_order_relaxed);
-        char m[160];
-        snprintf(m, sizeof m, "Payload too large: the body is limited to %llu bytes",
-                 (unsigned long long)(st->upload ? srv->opt.max_upload_bytes : srv->opt.max_body_bytes));
-        return send_error(conn, srv, st, 413, m);
-    }
+    if (st->too_big || st->body.oom) return send_too_large(conn, srv, st);
     st->req.body = st->body.p ? st->body.p : "";
     st->req.body_len = st->body.len;
     vs__resp rs;

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,21 @@ int vs__fail_rc(vs__call *k, int rc, const char *msg) {
 }
 
 int vs__fail_coll(vs__call *k, int rc) { return vs__fail_rc(k, rc, vs_coll_errmsg(k->coll)); }
+
+int vs__errno_status(int err, const char **prefix) {
+    if (err == ENOSPC) {
+        *prefix = "Insufficient storage: ";
+        return 507;
+    }
+    *prefix = "Service internal error: ";
+    return 500;
+}
+
+int vs__fail_errno(vs__call *k, int err, const char *what) {
+    const char *prefix;
+    int status = vs__errno_status(err, &prefix);
+    return vs__fail(k, status, "%s%s: %s", prefix, what, strerror(err));
+}
 
 static double now_s(void) {
     struct timespec t;

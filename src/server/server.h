@@ -101,6 +101,11 @@ int vs__fail(vs__call *k, int status, const char *fmt, ...) __attribute__((forma
 /* Maps a library failure (rc and the handle's message) to a response. */
 int vs__fail_rc(vs__call *k, int rc, const char *msg);
 int vs__fail_coll(vs__call *k, int rc);
+/* The status of a failure with errno value err (a full disk is 507, the rest 500) and the
+ * message prefix that goes with it ("Insufficient storage: ", ...). */
+int vs__errno_status(int err, const char **prefix);
+/* Fails with that status: "PREFIX<what>: strerror(err)". */
+int vs__fail_errno(vs__call *k, int err, const char *what);
 
 /* Query-string argument, or NULL. */
 const char *vs__arg(const vs__req *r, const char *name);
