@@ -547,7 +547,9 @@ typedef struct load {
     int mode, ep, nconns, stopping, inflight;
     conn *c;
     double t_start, t_rec, t_end;
-    size_t qnext;
+    /* searches: complete HTTP requests, cycled (load_init: g_search_req) */
+    char **reqs;
+    size_t *req_len, nreqs, qnext;
     /* upserts */
     const char *coll;
     size_t batch;
@@ -616,9 +618,9 @@ static int next_request(load *L, conn *c) {
         return 1;
     }
     if (kind == KIND_SEARCH) {
-        size_t i = L->qnext++ % g_q;
-        c->out = g_search_req[i];
-        c->out_len = g_search_len[i];
+        size_t i = L->qnext++ % L->nreqs;
+        c->out = L->reqs[i];
+        c->out_len = L->req_len[i];
         return 1;
     }
     char path[160];
@@ -755,6 +757,9 @@ static void load_init(load *L, int mode, int nconns) {
     memset(L, 0, sizeof *L);
     L->mode = mode;
     L->nconns = nconns;
+    L->reqs = g_search_req;
+    L->req_len = g_search_len;
+    L->nreqs = g_q;
     L->ep = epoll_create1(0);
     if (L->ep < 0) die("epoll_create1: %s", strerror(errno));
     L->c = calloc((size_t)nconns, sizeof *L->c);
@@ -918,17 +923,32 @@ typedef struct inproc {
 
 static float *g_qvec; /* the Q queries, as parsed back from their JSON text */
 
-static void inproc_search(vs_coll *c, inproc *out) {
+/* Heavier queries: what the same HTTP overhead is worth when the search itself costs
+ * more (a wider beam; exact search over all rows). */
+#define NWEIGHTS 2
+static const struct weight {
+    const char *name, *params; /* params: the HTTP request's "params" */
+    uint32_t ef, flags;
+} g_weights[NWEIGHTS] = {
+    {"hnsw_ef 512", "{\"hnsw_ef\":512}", 512, 0},
+    {"exact", "{\"exact\":true}", 0, VS_QUERY_EXACT},
+};
+
+/* The first nq queries, one at a time, with beam ef and query flags (0, 0: defaults):
+ * a warm-up pass, then the measured one (latencies, QPS, the first NCHECK id lists). */
+static void inproc_search(vs_coll *c, uint32_t ef, uint32_t flags, size_t nq, inproc *out) {
     lat_vec l = {0};
     vs_query q;
     vs_query_init(&q);
     q.dim = DIM;
     q.k = K;
     q.with = 0;
+    q.ef = ef;
+    q.flags = flags;
     double t_all = 0;
     for (int pass = 0; pass < 2; pass++) {
         double t_pass = now_s();
-        for (size_t i = 0; i < g_q; i++) {
+        for (size_t i = 0; i < nq; i++) {
             vs_result *r;
             q.vectors = g_qvec + i * DIM;
             double t0 = now_s();
@@ -946,45 +966,9 @@ static void inproc_search(vs_coll *c, inproc *out) {
         }
         t_all = now_s() - t_pass;
     }
-    out->qps = (double)g_q / t_all;
+    out->qps = (double)nq / t_all;
     out->lat = summarize(&l);
     free(l.v);
-}
-
-/* Heavier queries: what the same HTTP overhead is worth when the search itself costs
- * more (a wider beam; exact search over all rows). */
-#define NWEIGHTS 2
-static const struct weight {
-    const char *name, *params; /* params: the HTTP request's "params" */
-    uint32_t ef, flags;
-} g_weights[NWEIGHTS] = {
-    {"hnsw_ef 512", "{\"hnsw_ef\":512}", 512, 0},
-    {"exact", "{\"exact\":true}", 0, VS_QUERY_EXACT},
-};
-
-static lat_sum inproc_weight(vs_coll *c, const struct weight *w, size_t nq) {
-    lat_vec l = {0};
-    vs_query q;
-    vs_query_init(&q);
-    q.dim = DIM;
-    q.k = K;
-    q.with = 0;
-    q.ef = w->ef;
-    q.flags = w->flags;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < nq; i++) {
-            vs_result *r;
-            q.vectors = g_qvec + i * DIM;
-            double t0 = now_s();
-            int rc = vs_query_run(c, &q, &r);
-            double dt = now_s() - t0;
-            if (rc) coll_die(c, rc, "query");
-            if (pass == 1) lat_add(&l, dt * 1e3);
-            vs_result_free(r);
-        }
-    lat_sum out = summarize(&l);
-    free(l.v);
-    return out;
 }
 
 typedef struct up_run {
@@ -1328,10 +1312,14 @@ int main(int argc, char **argv) {
     inproc ip;
     memset(&ip, 0, sizeof ip);
     printf("== in-process (one thread, vs_query_run, %zu queries after one warm-up pass)\n", g_q);
-    inproc_search(c, &ip);
+    inproc_search(c, 0, 0, g_q, &ip);
     size_t nweight_q = g_q < 300 ? g_q : 300;
     lat_sum w_in[NWEIGHTS], w_http[NWEIGHTS];
-    for (int w = 0; w < NWEIGHTS; w++) w_in[w] = inproc_weight(c, &g_weights[w], nweight_q);
+    for (int w = 0; w < NWEIGHTS; w++) {
+        inproc wip;
+        inproc_search(c, g_weights[w].ef, g_weights[w].flags, nweight_q, &wip);
+        w_in[w] = wip.lat;
+    }
     vs_coll_close(c);
     printf("  search: %.0f QPS  p50 %.3f ms  p99 %.3f ms  mean %.3f ms  max %.3f ms\n", ip.qps, ip.lat.p50,
            ip.lat.p99, ip.lat.mean, ip.lat.max);
@@ -1451,8 +1439,6 @@ int main(int argc, char **argv) {
     printf("  %-12s %9.3f ms %9.3f ms %9.3f ms %+9.0f%%\n", "default ef", ip.lat.p50, lv[0].lat.p50,
            lv[0].lat.p50 - ip.lat.p50, 100 * (lv[0].lat.p50 - ip.lat.p50) / ip.lat.p50);
     {
-        char **saved = g_search_req;
-        size_t *saved_len = g_search_len, saved_q = g_q;
         char **alt = malloc(nweight_q * sizeof *alt);
         size_t *alt_len = malloc(nweight_q * sizeof *alt_len);
         sbuf wb = {0}, wr2 = {0};
@@ -1465,18 +1451,15 @@ int main(int argc, char **argv) {
                 alt[i] = strdup(wr2.p);
                 alt_len[i] = wr2.len;
             }
-            g_search_req = alt;
-            g_search_len = alt_len;
-            g_q = nweight_q;
             load L;
             load_init(&L, MODE_SEARCH, 1);
+            L.reqs = alt;
+            L.req_len = alt_len;
+            L.nreqs = nweight_q;
             load_run(&L, g_warm, g_secs < 10 ? g_secs : 10, NULL, NULL);
             w_http[w] = summarize(&L.lat[KIND_SEARCH]);
             total_errors += L.errors;
             load_free(&L);
-            g_search_req = saved;
-            g_search_len = saved_len;
-            g_q = saved_q;
             for (size_t i = 0; i < nweight_q; i++) free(alt[i]);
             printf("  %-12s %9.3f ms %9.3f ms %9.3f ms %+9.0f%%\n", g_weights[w].name, w_in[w].p50, w_http[w].p50,
                    w_http[w].p50 - w_in[w].p50, 100 * (w_http[w].p50 - w_in[w].p50) / w_in[w].p50);
