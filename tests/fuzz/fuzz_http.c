@@ -10,10 +10,9 @@
  * Invariants: vs_server_handle answers every request (VS_OK, or VS_ENOMEM); the status is
  * a real HTTP status and never a 5xx (bad input is the client's error: 4xx); a JSON
  * answer parses and has Qdrant's envelope ("result", or "status": {"error"}); nothing
- * leaks (the server and its store live for the whole run and are reachable).
+ * leaks (the server and its store live for the whole run; stopped at exit).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,21 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz.h"
+#include "os/file.h"
 #include "vecstore.h"
 #include "vecstore_server.h"
 
 static vs_store *g_store;
 static vs_server *g_srv;
 static char g_dir[64];
+
+/* At exit: the server stopped, the store closed, its directory removed (every run would
+ * otherwise leave one in /dev/shm). */
+static void teardown(void) {
+    vs_server_stop(g_srv);
+    vs_store_close(g_store);
+    vs__dir_remove_all(g_dir);
+}
 
 static void setup(void) {
     snprintf(g_dir, sizeof g_dir, "%s/vs-fuzz-http-XXXXXX", access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
@@ -48,6 +56,7 @@ static void setup(void) {
     o.read_only_key = "r";
     o.max_body_bytes = 1 << 20;
     if (vs_server_start(g_store, &o, &g_srv, msg, sizeof msg)) abort();
+    atexit(teardown);
 }
 
 /* Every input starts from an empty store and no snapshots. */
@@ -58,13 +67,9 @@ static void reset(void) {
         for (size_t i = 0; i < n; i++) vs_store_drop(g_store, names[i]);
         vs_strlist_free(names, n);
     }
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "%s/db/snapshots", g_dir);
-    DIR *d = opendir(cmd);
-    if (!d) return;
-    closedir(d);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/db/snapshots'", g_dir);
-    if (system(cmd)) abort();
+    char dir[160];
+    snprintf(dir, sizeof dir, "%s/db/snapshots", g_dir);
+    vs__dir_remove_all(dir);
 }
 
 static void check(int status, const char *ct, const char *body, size_t len) {
