@@ -341,6 +341,13 @@ VS_API const float *vs_result_vector(const vs_result *r, size_t group, size_t ro
  * next page, or returns 0 when this was the last page. */
 VS_API int vs_result_next(const vs_result *r, vs_id *next);
 VS_API void vs_result_free(vs_result *r);
+/* The ids and scores as two dense row-major matrices of groups x k cells, as faiss returns
+ * them: group g's rows first, then padding (id -1, score NaN) where it has fewer than k;
+ * rows past k are left out. Made on the first call and owned by the result (freed with
+ * it); later calls must pass the same k (VS_EINVAL otherwise) and get the same arrays.
+ * VS_ERANGE if a row's id is a string or a number above INT64_MAX (read those rows with
+ * vs_result_id). Bindings hand these arrays out without copying them. */
+VS_API int vs_result_matrix(vs_result *r, uint32_t k, const int64_t **ids, const float **scores);
 
 /* The profile of a query run with VS_QUERY_PROFILE, in one of these formats; NULL if the
  * query was not profiled (or memory ran out). The text belongs to the result.

@@ -29,6 +29,9 @@ struct vs_result {
     vs_id next;
     struct vs__prof *prof;          /* VS_QUERY_PROFILE: the query's stage tree */
     char *prof_text[VS_PROFILE_NFORMATS]; /* exports, made on first request */
+    int64_t *mat_ids;               /* vs_result_matrix: groups x mat_k, made once */
+    float *mat_scores;
+    uint32_t mat_k;
 };
 
 int vs__result_new(uint32_t nfields, const uint32_t *dims, vs_result **out) {
@@ -114,6 +117,8 @@ void vs_result_free(vs_result *r) {
     vs__free((void *)r->next.str);
     vs__prof_free(r->prof);
     for (int f = 0; f < VS_PROFILE_NFORMATS; f++) vs__free(r->prof_text[f]);
+    vs__free(r->mat_ids);
+    vs__free(r->mat_scores);
     vs__free(r->rows);
     vs__free(r->gstart);
     vs__free(r);
@@ -179,4 +184,43 @@ const char *vs_result_profile(vs_result *r, int format) {
         }
     }
     return r->prof_text[format];
+}
+
+int vs_result_matrix(vs_result *r, uint32_t k, const int64_t **ids, const float **scores) {
+    if (!r || !ids || !scores) return VS_EINVAL;
+    *ids = NULL;
+    *scores = NULL;
+    if (r->mat_ids) {
+        if (k != r->mat_k) return VS_EINVAL;
+        *ids = r->mat_ids;
+        *scores = r->mat_scores;
+        return VS_OK;
+    }
+    /* Every id must be numeric and fit int64 (the -1 padding needs the sign bit). */
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].id.kind != VS_ID_NUM || r->rows[i].id.num > (uint64_t)INT64_MAX) return VS_ERANGE;
+    size_t cells = r->ngroups * (size_t)k;
+    if (k && cells / k != r->ngroups) return VS_ERANGE;
+    /* One allocation even for an empty matrix, so a successful call never gives NULL. */
+    int64_t *mi = vs__malloc((cells ? cells : 1) * sizeof *mi);
+    float *ms = vs__malloc((cells ? cells : 1) * sizeof *ms);
+    if (!mi || !ms) {
+        vs__free(mi);
+        vs__free(ms);
+        return VS_ENOMEM;
+    }
+    for (size_t g = 0; g < r->ngroups; g++) {
+        size_t n = vs_result_rows(r, g), a = r->gstart[g];
+        if (n > k) n = k;
+        for (size_t i = 0; i < k; i++) {
+            mi[g * k + i] = i < n ? (int64_t)r->rows[a + i].id.num : -1;
+            ms[g * k + i] = i < n ? r->rows[a + i].score : NAN;
+        }
+    }
+    r->mat_ids = mi;
+    r->mat_scores = ms;
+    r->mat_k = k;
+    *ids = mi;
+    *scores = ms;
+    return VS_OK;
 }

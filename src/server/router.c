@@ -210,6 +210,7 @@ int vs__fail(vs__call *k, int status, const char *fmt, ...) {
     vsnprintf(k->err, sizeof k->err, fmt, ap);
     va_end(ap);
     k->err_status = status;
+    k->err_code = 0;
     return -1;
 }
 
@@ -229,7 +230,9 @@ int vs__fail_rc(vs__call *k, int rc, const char *msg) {
     default: status = 400, prefix = "Wrong input: ";
     }
     if (!msg || !*msg) msg = vs_errstr(rc);
-    return vs__fail(k, status, "%s%s", prefix, msg);
+    vs__fail(k, status, "%s%s", prefix, msg);
+    k->err_code = rc;
+    return -1;
 }
 
 int vs__fail_coll(vs__call *k, int rc) { return vs__fail_rc(k, rc, vs_coll_errmsg(k->coll)); }
@@ -272,6 +275,7 @@ static void envelope(vs__call *k, double t0) {
         k->resp->status = k->err_status;
         vs__sb_puts(b, "{\"status\":{\"error\":");
         vs__sb_json_str(b, k->err, strlen(k->err));
+        if (k->err_code) vs__sb_printf(b, ",\"code\":\"%s\"", vs_errname(k->err_code));
         vs__sb_printf(b, "},\"time\":%.6f", dt);
         vs__sb_putc(b, '}');
     } else {

@@ -91,6 +91,8 @@ typedef struct vs__call {
     int raw;              /* the handler wrote resp->body itself (not enveloped) */
     vs__sb out;           /* the envelope's "result" value */
     int err_status;       /* set by vs__fail */
+    int err_code;         /* the library's VS_E* code when vs__fail_rc set the error (sent
+                             as "code" so clients can tell the failures apart), else 0 */
     char err[512];
 } vs__call;
 

@@ -229,3 +229,58 @@ TEST(store, scroll_pages_cover_every_point_once_in_id_order) {
     vs_coll_close(c);
     vs_store_close(s);
 }
+
+/* vs_result_matrix: dense groups x k arrays padded as faiss pads them, made once, and
+ * refused (VS_ERANGE) when an id cannot be an int64. */
+TEST(store, result_matrix_pads_and_refuses_string_ids) {
+    vs_store *s = open_store(vt_path("db"), VS_FSYNC_OFF);
+    vs_coll *c = make_coll(s, "m", 4, VS_METRIC_L2);
+    upsert_range(c, 10, 3, 4, 7);
+    float qv[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+    vs_query q;
+    vs_query_init(&q);
+    q.vectors = qv;
+    q.nq = 2;
+    q.dim = 4;
+    q.k = 5;
+    vs_result *r;
+    ASSERT_OK(vs_query_run(c, &q, &r));
+    const int64_t *ids, *ids2;
+    const float *sc, *sc2;
+    ASSERT_OK(vs_result_matrix(r, 5, &ids, &sc));
+    for (size_t g = 0; g < 2; g++) {
+        for (size_t i = 0; i < 3; i++) {
+            ASSERT_EQ(ids[g * 5 + i], (int64_t)vs_result_id(r, g, i).num);
+            ASSERT(sc[g * 5 + i] == vs_result_score(r, g, i));
+        }
+        for (size_t i = 3; i < 5; i++) {
+            ASSERT_EQ(ids[g * 5 + i], -1);
+            ASSERT(isnan(sc[g * 5 + i]));
+        }
+    }
+    ASSERT_OK(vs_result_matrix(r, 5, &ids2, &sc2));
+    ASSERT(ids2 == ids && sc2 == sc); /* the same arrays, not a second copy */
+    ASSERT_EQ(vs_result_matrix(r, 3, &ids2, &sc2), VS_EINVAL);
+    ASSERT_EQ(vs_result_matrix(r, 5, NULL, &sc2), VS_EINVAL);
+    vs_result_free(r);
+    /* k smaller than the rows keeps the best k. */
+    ASSERT_OK(vs_query_run(c, &q, &r));
+    ASSERT_OK(vs_result_matrix(r, 2, &ids, &sc));
+    ASSERT_EQ(ids[2], (int64_t)vs_result_id(r, 1, 0).num);
+    vs_result_free(r);
+    /* A string id (or one above INT64_MAX) cannot be in an int64 matrix. */
+    vs_id big[2] = {vs_id_str("s"), vs_id_num(UINT64_MAX)};
+    for (int t = 0; t < 2; t++) {
+        float v[4] = {0, 0, 0, (float)t};
+        vs_vectors col = {NULL, v, 4};
+        vs_upsert_batch b = {1, &big[t], &col, 1, NULL, NULL};
+        ASSERT_OK(vs_upsert(c, &b));
+        ASSERT_OK(vs_get(c, &big[t], 1, 0, &r));
+        ASSERT_EQ(vs_result_matrix(r, 1, &ids, &sc), VS_ERANGE);
+        ASSERT(ids == NULL && sc == NULL);
+        vs_result_free(r);
+        ASSERT_OK(vs_delete(c, &big[t], 1, NULL));
+    }
+    vs_coll_close(c);
+    vs_store_close(s);
+}
