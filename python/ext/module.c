@@ -394,7 +394,19 @@ static PyObject *m_check(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* as_f32(obj): obj as a C-contiguous float32 array — itself (a view, no copy) when it
+ * already is one, else one converted copy, counted like every other conversion. */
+static PyObject *m_as_f32(PyObject *self, PyObject *obj) {
+    (void)self;
+    vsx_vecs v;
+    if (vsx_vecs_get(obj, &v, "vectors") < 0) return NULL;
+    PyObject *out = v.converted ? (Py_INCREF(v.converted), v.converted) : PyArray_FROM_O(obj);
+    vsx_vecs_release(&v);
+    return out;
+}
+
 static PyMethodDef g_methods[] = {
+    {"as_f32", m_as_f32, METH_O, "The object as a C-contiguous float32 array (converted only if needed)."},
     {"conversion_copies", m_conversion_copies, METH_NOARGS,
      "How many times an input had to be converted to C-contiguous float32 (a copy)."},
     {"last_input_address", m_last_input_address, METH_NOARGS,

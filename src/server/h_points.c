@@ -80,6 +80,7 @@ void vs__write_record(vs__sb *b, const vs_result *r, size_t g, size_t row, const
 }
 
 int vs__path_id(vs__call *k, const char *seg, vs_id *id, cJSON **holder) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     char err[VS__ERRLEN];
     *holder = NULL;
     int digits = *seg != 0;
@@ -88,9 +89,9 @@ int vs__path_id(vs__call *k, const char *seg, vs_id *id, cJSON **holder) {
     cJSON *j = digits && strlen(seg) <= 16 ? cJSON_CreateNumber((double)strtoull(seg, NULL, 10))
                                            : cJSON_CreateString(seg);
     if (!j) return vs__fail(k, 500, "Service internal error: out of memory");
-    if (vs__rj_id(j, id, "point id", err)) {
+    if ((rj = vs__rj_id(j, id, "point id", err))) {
         cJSON_Delete(j);
-        return vs__fail(k, 400, "Wrong input: %s", err);
+        return vs__fail_rc(k, rj, err);
     }
     *holder = j;
     return 0;
@@ -118,14 +119,15 @@ static void cols_free(cols *c, uint32_t nf) {
 static int read_vectors(vs__call *k, const cJSON *v, const vs_coll_info *in, cols *c, size_t i,
                         const char *what) {
     char err[VS__ERRLEN], w[160];
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     if (cJSON_IsArray(v)) {
         int f = vs__field_index(in, "", err);
         if (f < 0) return vs__fail(k, 400, "Wrong input: %s: %s", what, err);
         if (in->n_fields != 1)
             return vs__fail(k, 400, "Wrong input: %s: the collection has %u vectors: give them by name",
                             what, in->n_fields);
-        if (vs__rj_floats(v, c->v[f] + i * in->fields[f].dim, in->fields[f].dim, what, err))
-            return vs__fail(k, 400, "Wrong input: %s", err);
+        if ((rj = vs__rj_floats(v, c->v[f] + i * in->fields[f].dim, in->fields[f].dim, what, err)))
+            return vs__fail_rc(k, rj, err);
         return 0;
     }
     if (!cJSON_IsObject(v)) return vs__fail(k, 400, "Wrong input: %s must be an array or {name: array}", what);
@@ -136,8 +138,8 @@ static int read_vectors(vs__call *k, const cJSON *v, const vs_coll_info *in, col
         snprintf(w, sizeof w, "%s.%s", what, e->string);
         if (cJSON_IsObject(e) && (cJSON_GetObjectItemCaseSensitive(e, "indices")))
             return vs__fail(k, 400, "Wrong input: %s: sparse vectors are not supported yet", w);
-        if (vs__rj_floats(e, c->v[f] + i * in->fields[f].dim, in->fields[f].dim, w, err))
-            return vs__fail(k, 400, "Wrong input: %s", err);
+        if ((rj = vs__rj_floats(e, c->v[f] + i * in->fields[f].dim, in->fields[f].dim, w, err)))
+            return vs__fail_rc(k, rj, err);
         seen |= 1u << f;
     }
     for (uint32_t f = 0; f < in->n_fields; f++)
@@ -155,6 +157,7 @@ static int read_payload(vs__call *k, const cJSON *p, cols *c, size_t i, const ch
 }
 
 int vs__h_upsert(vs__call *k) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     if (!k->json) return vs__fail(k, 400, "Wrong input: a body with \"points\" or \"batch\" is required");
     cJSON *pts = cJSON_GetObjectItemCaseSensitive(k->json, "points");
     cJSON *batch = cJSON_GetObjectItemCaseSensitive(k->json, "batch");
@@ -220,8 +223,8 @@ int vs__h_upsert(vs__call *k) {
                 r = vs__fail(k, 400, "Wrong input: %s.id is missing", what);
                 goto out;
             }
-            if (vs__rj_id(id, &c.ids[i], wid, err)) {
-                r = vs__fail(k, 400, "Wrong input: %s", err);
+            if ((rj = vs__rj_id(id, &c.ids[i], wid, err))) {
+                r = vs__fail_rc(k, rj, err);
                 goto out;
             }
             snprintf(wid, sizeof wid, "%s.vector", what);
@@ -239,8 +242,8 @@ int vs__h_upsert(vs__call *k) {
         cJSON *id;
         cJSON_ArrayForEach(id, ids_arr) {
             snprintf(what, sizeof what, "batch.ids[%zu]", i);
-            if (vs__rj_id(id, &c.ids[i], what, err)) {
-                r = vs__fail(k, 400, "Wrong input: %s", err);
+            if ((rj = vs__rj_id(id, &c.ids[i], what, err))) {
+                r = vs__fail_rc(k, rj, err);
                 goto out;
             }
             i++;
@@ -267,8 +270,8 @@ int vs__h_upsert(vs__call *k) {
             const cJSON *e;
             cJSON_ArrayForEach(e, col) {
                 snprintf(what, sizeof what, "batch.vectors[%zu]", j);
-                if (vs__rj_floats(e, c.v[f] + j * in.fields[f].dim, in.fields[f].dim, what, err)) {
-                    r = vs__fail(k, 400, "Wrong input: %s", err);
+                if ((rj = vs__rj_floats(e, c.v[f] + j * in.fields[f].dim, in.fields[f].dim, what, err))) {
+                    r = vs__fail_rc(k, rj, err);
                     goto out;
                 }
                 j++;
@@ -308,12 +311,13 @@ out:
 /* ------------------------------------------------------------- reads ----- */
 
 int vs__h_retrieve(vs__call *k) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     if (!k->json) return vs__fail(k, 400, "Wrong input: a body with \"ids\" is required");
     vs_id *ids;
     size_t n;
     char err[VS__ERRLEN];
-    if (vs__rj_ids(cJSON_GetObjectItemCaseSensitive(k->json, "ids"), &ids, &n, "ids", err))
-        return vs__fail(k, 400, "Wrong input: %s", err);
+    if ((rj = vs__rj_ids(cJSON_GetObjectItemCaseSensitive(k->json, "ids"), &ids, &n, "ids", err)))
+        return vs__fail_rc(k, rj, err);
     vs__rec_fmt f;
     vs_coll_info in;
     int r = vs__read_fmt(k, k->json, 1, &f, &in, 0);
@@ -365,6 +369,7 @@ typedef int (*page_fn)(vs__call *k, const vs_id *ids, size_t n, void *ctx);
 /* Runs fn over the points the body selects: {"points": [ids]} or {"filter": F}. A
  * filter is resolved a page at a time in id order (stable under concurrent writes). */
 static int for_selected(vs__call *k, const char *ids_key, page_fn fn, void *ctx) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     cJSON *pts = cJSON_GetObjectItemCaseSensitive(k->json, ids_key);
     const cJSON *flt = cJSON_GetObjectItemCaseSensitive(k->json, "filter");
     char err[VS__ERRLEN];
@@ -378,7 +383,7 @@ static int for_selected(vs__call *k, const char *ids_key, page_fn fn, void *ctx)
     if (pts) {
         vs_id *ids;
         size_t n;
-        if (vs__rj_ids(pts, &ids, &n, ids_key, err)) return vs__fail(k, 400, "Wrong input: %s", err);
+        if ((rj = vs__rj_ids(pts, &ids, &n, ids_key, err))) return vs__fail_rc(k, rj, err);
         int r = n ? fn(k, ids, n, ctx) : 0;
         free(ids);
         return r;

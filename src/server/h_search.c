@@ -40,12 +40,13 @@ static int need_info(vs__call *k, search *s) {
 /* A dense vector given inline: its length is its dimension (the library checks it
  * against the field). */
 static int inline_vector(vs__call *k, search *s, const cJSON *arr, const char *what) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     char err[VS__ERRLEN];
     int n = cJSON_GetArraySize(arr);
     if (n < VS_DIM_MIN || n > VS_DIM_MAX)
         return vs__fail(k, 400, "Wrong input: %s must hold %d to %d numbers", what, VS_DIM_MIN, VS_DIM_MAX);
     if (!(s->vec = malloc((size_t)n * sizeof(float)))) return vs__fail(k, 500, "Service internal error: out of memory");
-    if (vs__rj_floats(arr, s->vec, (uint32_t)n, what, err)) return vs__fail(k, 400, "Wrong input: %s", err);
+    if ((rj = vs__rj_floats(arr, s->vec, (uint32_t)n, what, err))) return vs__fail_rc(k, rj, err);
     s->q.vectors = s->vec;
     s->q.dim = (uint32_t)n;
     return 0;
@@ -53,8 +54,9 @@ static int inline_vector(vs__call *k, search *s, const cJSON *arr, const char *w
 
 /* The vector of a stored point (Qdrant's query by id). */
 static int vector_of_point(vs__call *k, search *s, cJSON *idj) {
+    int rj; /* a vs__rj_* failure: the library code for the answer */
     char err[VS__ERRLEN];
-    if (vs__rj_id(idj, &s->exclude, "query", err)) return vs__fail(k, 400, "Wrong input: %s", err);
+    if ((rj = vs__rj_id(idj, &s->exclude, "query", err))) return vs__fail_rc(k, rj, err);
     if (need_info(k, s)) return -1;
     int f = vs__field_index(&s->info, s->q.field, err);
     if (f < 0) return vs__fail(k, 400, "Wrong input: %s", err);

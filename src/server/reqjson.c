@@ -86,7 +86,7 @@ int vs__rj_id(cJSON *j, vs_id *out, const char *what, char *err) {
             snprintf(err, VS__ERRLEN,
                      "%s: a numeric id must be an integer from 0 to 2^53 (larger ids do not "
                      "survive JSON clients' doubles; use a string id), got %.17g", what, d);
-            return -1;
+            return VS_EID;
         }
         *out = vs_id_num((uint64_t)d);
         return 0;
@@ -97,14 +97,14 @@ int vs__rj_id(cJSON *j, vs_id *out, const char *what, char *err) {
         if (uuid_canon(j->valuestring, n, canon) == 0 && strcmp(canon, j->valuestring)) {
             if (!cJSON_SetValuestring(j, canon)) {
                 snprintf(err, VS__ERRLEN, "out of memory");
-                return -1;
+                return VS_ENOMEM;
             }
             n = 36;
         }
         if (n < 1 || n > VS_ID_STR_MAX) {
             snprintf(err, VS__ERRLEN, "%s: a string id must be 1 to %d bytes, got %zu", what,
                      VS_ID_STR_MAX, n);
-            return -1;
+            return VS_EID;
         }
         out->kind = VS_ID_STR;
         out->num = 0;
@@ -113,7 +113,7 @@ int vs__rj_id(cJSON *j, vs_id *out, const char *what, char *err) {
         return 0;
     }
     snprintf(err, VS__ERRLEN, "%s: an id must be an unsigned integer or a string (UUID)", what);
-    return -1;
+    return VS_EID;
 }
 
 int vs__rj_ids(cJSON *arr, vs_id **ids, size_t *n, const char *what, char *err) {
@@ -121,27 +121,28 @@ int vs__rj_ids(cJSON *arr, vs_id **ids, size_t *n, const char *what, char *err) 
     *n = 0;
     if (!cJSON_IsArray(arr)) {
         snprintf(err, VS__ERRLEN, "%s must be an array of ids", what);
-        return -1;
+        return VS_EINVAL;
     }
     size_t cnt = (size_t)cJSON_GetArraySize(arr);
     if (cnt > VS_BATCH_MAX) {
         snprintf(err, VS__ERRLEN, "%s: %zu ids, at most %d in one request", what, cnt, VS_BATCH_MAX);
-        return -1;
+        return VS_ERANGE;
     }
     if (!cnt) return 0;
     vs_id *v = malloc(cnt * sizeof *v);
     if (!v) {
         snprintf(err, VS__ERRLEN, "out of memory");
-        return -1;
+        return VS_ENOMEM;
     }
     size_t i = 0;
     cJSON *e;
     cJSON_ArrayForEach(e, arr) {
         char w[64];
         snprintf(w, sizeof w, "%s[%zu]", what, i);
-        if (vs__rj_id(e, &v[i], w, err)) {
+        int rc = vs__rj_id(e, &v[i], w, err);
+        if (rc) {
             free(v);
-            return -1;
+            return rc;
         }
         i++;
     }
@@ -153,7 +154,7 @@ int vs__rj_ids(cJSON *arr, vs_id **ids, size_t *n, const char *what, char *err) 
 int vs__rj_floats(const cJSON *arr, float *out, uint32_t dim, const char *what, char *err) {
     if (!cJSON_IsArray(arr)) {
         snprintf(err, VS__ERRLEN, "%s must be an array of numbers", what);
-        return -1;
+        return VS_EINVAL;
     }
     uint32_t i = 0;
     const cJSON *e;
@@ -161,24 +162,24 @@ int vs__rj_floats(const cJSON *arr, float *out, uint32_t dim, const char *what, 
         if (i == dim) {
             snprintf(err, VS__ERRLEN, "%s: dimension mismatch: expected %u, got %d", what, dim,
                      cJSON_GetArraySize(arr));
-            return -1;
+            return VS_EDIM;
         }
         if (!cJSON_IsNumber(e)) {
             snprintf(err, VS__ERRLEN, "%s[%u] is not a number", what, i);
-            return -1;
+            return VS_EINVAL;
         }
         double d = e->valuedouble;
         /* JSON has no NaN; overflow to infinity is what can happen here, and converting a
          * double beyond FLT_MAX to float is undefined, so check before. */
         if (!isfinite(d) || fabs(d) > (double)FLT_MAX) {
             snprintf(err, VS__ERRLEN, "%s[%u] = %g is outside the float32 range", what, i, d);
-            return -1;
+            return VS_EVALUE;
         }
         out[i++] = (float)d;
     }
     if (i != dim) {
         snprintf(err, VS__ERRLEN, "%s: dimension mismatch: expected %u, got %u", what, dim, i);
-        return -1;
+        return VS_EDIM;
     }
     return 0;
 }

@@ -27,7 +27,10 @@ int vs__json_depth_ok(const char *s, size_t n, int max);
 /* A point id: an unsigned integer <= 2^53 or a string of 1..VS_ID_STR_MAX bytes. A
  * string that is a UUID in any of its spellings (braces, "urn:uuid:", no hyphens,
  * upper case) is rewritten in j to the canonical lower-case hyphenated form first, as
- * Qdrant does, so every spelling names the same point. The id points into j. */
+ * Qdrant does, so every spelling names the same point. The id points into j.
+ * These three return the library's code for what is wrong (VS_EID, VS_EDIM, VS_EVALUE,
+ * VS_EINVAL, VS_ERANGE, VS_ENOMEM), so a handler answers with vs__fail_rc and the client
+ * learns the same code the library would have given. */
 int vs__rj_id(cJSON *j, vs_id *out, const char *what, char *err);
 /* An array of ids; *ids is malloc'd (NULL when n == 0). */
 int vs__rj_ids(cJSON *arr, vs_id **ids, size_t *n, const char *what, char *err);
