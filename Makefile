@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: build deps run test test-only asan bench bench-ann bench-http clean
+.PHONY: build deps run test test-only asan bench bench-ann bench-http bench-python python clean
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -13,8 +13,12 @@ build:
 deps:
 	@sh scripts/install-deps.sh
 
-run: deps build
+run: deps build python
 	@scripts/quickstart.sh $(BUILD)
+
+# The Python package, built and installed for /usr/bin/python3 (docs/python.md).
+python: build
+	@sh scripts/install-python.sh $(BUILD)
 
 test: deps
 	@scripts/test.sh

@@ -7,8 +7,10 @@
 # Safe to run repeatedly: apt-get runs only when something is missing.
 set -e
 PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev libssl-dev python3"
-[ "${1:-}" = "bench" ] && PKGS="$PKGS python3-numpy python3-faiss python3-matplotlib"
-[ "${1:-}" = "ann" ] && PKGS="$PKGS libhnswlib-dev python3-hnswlib python3-faiss python3-matplotlib python3-numpy dataset-fashion-mnist g++"
+# The Python package (built offline with Debian's tools; tested with pytest).
+PKGS="$PKGS python3-dev python3-numpy python3-pandas python3-tqdm python3-setuptools python3-wheel python3-pip python3-pytest python3-pytest-asyncio"
+[ "${1:-}" = "bench" ] && PKGS="$PKGS python3-faiss python3-matplotlib"
+[ "${1:-}" = "ann" ] && PKGS="$PKGS libhnswlib-dev python3-hnswlib python3-faiss python3-matplotlib dataset-fashion-mnist g++"
 [ -n "${VS_FUZZ_SECONDS:-}" ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

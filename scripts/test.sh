@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds VecStore three times (release, ASan+UBSan, TSan) and runs every test suite in the
 # first two and the multi-threaded tests in the third; the release build also runs the
-# end-to-end test with the Qdrant JS client (scripts/test-e2e.sh).
+# end-to-end test with the Qdrant JS client (scripts/test-e2e.sh) and the Python
+# package's pytest suite (scripts/test-python.sh).
 # With VS_FUZZ_SECONDS=N it also builds the libFuzzer targets with clang and fuzzes each
 # for N seconds. Output: each suite's lines, then one closing line "N passed, N failed" summed over all
 # runs. Exit status is non-zero if anything failed. VS_TEST_LONG=1 runs the long soak,
@@ -39,6 +40,12 @@ run_suites build release
 # client from npm on first use; fails, never skips, without node/npm/registry).
 echo "== release: e2e (Qdrant JS client)"
 sh scripts/test-e2e.sh build 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
+tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
+
+# The Python package, built and installed for /usr/bin/python3, under pytest (embedded,
+# remote against a real `vecstore serve`, asyncio, Pandas, zero-copy and leak checks).
+echo "== release: python (pytest)"
+sh scripts/test-python.sh build 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
 tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
 
 echo "== build (asan+ubsan)"

@@ -83,6 +83,10 @@ static void Coll_dealloc(CollObject *c) {
 static PyObject *Coll_close(CollObject *c, PyObject *noargs) {
     (void)noargs;
     vsx_pool_close(&c->pool, close_coll);
+    /* Our store handle too, so that closing the Store object closes the store even while
+     * this object lives on (calls in flight use their collection handle, not this). */
+    vs_store_close(c->sh);
+    c->sh = NULL;
     Py_RETURN_NONE;
 }
 

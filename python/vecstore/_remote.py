@@ -250,8 +250,10 @@ class RemoteCollection(CollectionBase):
     def _write(self, method: str, sub: str, body: Any) -> Any:
         try:
             return self._http.request(method, self._path + sub, body)
-        except ValueError as e:  # json.dumps: NaN or something not JSON
-            raise _errors.JSONError(str(e), -6) from None
+        except _errors.Error:
+            raise
+        except (TypeError, ValueError) as e:  # json.dumps: NaN, or something not JSON
+            raise _errors.JSONError(f"payload is not JSON: {e}", -6) from None
 
     # ---------------------------------------------------------------- writes --
 
