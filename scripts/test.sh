@@ -54,6 +54,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suites build-asan asan
 
+# The Python suite again, with the extension built with ASan+UBSan over build-asan's library.
+echo "== asan: python (pytest)"
+sh scripts/test-python.sh build-asan --asan 2>&1 | tee -a "$LOG" | grep -v '^ok ' || true
+tail -1 "$LOG" | grep -q ' 0 failed$' || status=1
+
 # ThreadSanitizer: the tests whose threads share a collection or a graph (readers during writes,
 # flushes, compactions and background index builds; WAL group commit). setarch -R: the
 # TSan runtime of GCC 12 cannot map its shadow memory under the kernel's full ASLR.
