@@ -85,6 +85,10 @@ def test_bad_input_is_refused_with_its_class(coll, store, tmp_path):
     check(vecstore.InvalidArgumentError, lambda: store.create_collection("x", dim=6, index="flat",
                                                                            quantization="int8"))
     check(vecstore.RangeError, lambda: coll.query(v4[0], k=_vecstore.K_MAX + 1))
+    check(vecstore.RangeError, lambda: coll.query(v4[0], k=2**32 + 3))  # never wraps to 3
+    check(vecstore.RangeError, lambda: coll.scroll(limit=2**32 + 1))
+    check(vecstore.InvalidArgumentError, lambda: coll.query(v4[0], ef=-1))
+    check(vecstore.InvalidArgumentError, lambda: coll.query(v4[0], offset=-2))
     check(vecstore.InvalidNameError, lambda: store.create_collection("bad/name", dim=4))
     check(vecstore.InvalidNameError, lambda: store.create_collection(".hidden", dim=4))
     check(vecstore.NotFoundError, lambda: store["missing"])

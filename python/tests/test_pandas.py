@@ -22,14 +22,14 @@ def test_round_trip_is_exact(store, rng):
     df = frame(rng)
     c = store.create_collection("df", dim=6, metric="l2", index="flat")
     assert c.upsert_df(df, id="id", vector="embedding") == len(df)
-    back = c.to_pandas(vector="embedding", page_size=128)  # several pages
+    back = c.to_pandas(page_size=128)  # several pages; the vector column is "embedding"
     assert list(back.columns) == list(df.columns)
     pd.testing.assert_frame_equal(back.drop(columns=["embedding"]), df.drop(columns=["embedding"]))
     np.testing.assert_array_equal(np.stack(back["embedding"]), np.stack(df["embedding"]))
     assert back["embedding"][0].dtype == np.float32
     # Filtered export, and without vectors.
     some = c.to_pandas(filter={"must": [{"key": "ok", "match": {"value": True}}]}, with_vector=False)
-    assert "vector" not in some.columns and some["ok"].all() and len(some) == int(df["ok"].sum())
+    assert "embedding" not in some.columns and some["ok"].all() and len(some) == int(df["ok"].sum())
 
 
 def test_payload_columns_missing_values_and_timestamps(store, rng):
@@ -46,6 +46,9 @@ def test_payload_columns_missing_values_and_timestamps(store, rng):
     assert list(back["id"]) == ["a", "b", "c"] and np.isnan(back["x"][1])
     with pytest.raises(vecstore.InvalidArgumentError, match="no column"):
         c.upsert_df(df, id="nope", vector="vec")
+    # What to_pandas gives, upsert_df takes back as it is.
+    c2 = store.create_collection("m2", dim=2, metric="l2")
+    assert c2.upsert_df(c.to_pandas()) == 3 and c2.get(["a"]).payloads == c.get(["a"]).payloads
     with pytest.raises(vecstore.InvalidArgumentError, match="no column"):
         c.upsert_df(df, id="key", vector="vec", payload=["zz"])
 

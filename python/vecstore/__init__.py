@@ -25,7 +25,7 @@ from ._results import Hit, Point, Points, QueryResult
 
 __all__ = ["open", "connect", "open_async", "connect_async", "Store", "Collection", "RemoteStore",
            "RemoteCollection", "AsyncVecStore", "AsyncCollection", "QueryResult", "Points", "Hit",
-           "Point", "Error", "simd", "__version__"] + [n for n in dir(_errors) if n.endswith("Error")]
+           "Point", "simd", "__version__"] + [n for n in dir(_errors) if n.endswith("Error")]
 
 
 def simd() -> str:

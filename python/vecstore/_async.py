@@ -48,8 +48,13 @@ class AsyncCollection:
     async def upsert_df(self, df: Any, id: str = "id", vector: Any = "embedding",
                         payload: Optional[Sequence[str]] = None, *, progress: bool = False,
                         batch_size: Optional[int] = None) -> int:
-        return await self._run(self.sync.upsert_df, df, id, vector, payload, progress=progress,
-                               batch_size=batch_size)
+        cancel = threading.Event()
+        try:
+            return await self._run(self.sync.upsert_df, df, id, vector, payload, progress=progress,
+                                   batch_size=batch_size, _cancel=cancel)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
 
     async def query(self, vectors: Vectors, k: int = 10, **kw: Any) -> QueryResult:
         return await self._run(self.sync.query, vectors, k, **kw)  # type: ignore[attr-defined]

@@ -75,10 +75,25 @@ def with_bits(with_payload: bool, with_vector: bool) -> int:
     return (WITH_PAYLOAD if with_payload else 0) | (WITH_VECTOR if with_vector else 0)
 
 
+K_MAX = 100_000
+
+
 def check_k(k: Any) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise _errors.InvalidArgumentError(f"k must be a positive int, got {k!r}", -1)
+    if k > K_MAX:
+        raise _errors.RangeError(f"k = {k} exceeds the limit of {K_MAX}", -19)
     return int(k)
+
+
+def check_u32(name: str, v: Any, lo: int = 0) -> int:
+    """A count or size argument: an int from lo to 2**32-1 (checked here, so that it never
+    wraps on its way into C)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise _errors.InvalidArgumentError(f"{name} must be an int >= {lo}, got {v!r}", -1)
+    if v > 0xFFFFFFFF:
+        raise _errors.RangeError(f"{name} = {v} is out of range", -19)
+    return int(v)
 
 
 def id_list(ids: Any) -> Any:
@@ -154,7 +169,7 @@ class CollectionBase:
                 self._upsert_batch(ids, cols, None if payloads is None else list(payloads))
                 return n
             batch_size = max(n, 1)
-        if batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise _errors.InvalidArgumentError("batch_size must be positive", -1)
         cols = [(f, self._as_matrix(v)) for f, v in cols]
         bar = None
@@ -181,7 +196,7 @@ class CollectionBase:
 
     def upsert_df(self, df: Any, id: str = "id", vector: Union[str, Mapping[str, str]] = "embedding",
                   payload: Optional[Sequence[str]] = None, *, progress: bool = False,
-                  batch_size: Optional[int] = None) -> int:
+                  batch_size: Optional[int] = None, _cancel: Optional[threading.Event] = None) -> int:
         """Upserts the rows of a DataFrame.
 
         Args:
@@ -215,14 +230,16 @@ class CollectionBase:
             recs = df[list(payload)].to_dict("records")
             payloads = [_row_dict(r) for r in recs]
         v: Any = vecs[""] if list(vecs) == [""] else vecs
-        return self.upsert(ids, v, payloads, progress=progress, batch_size=batch_size)
+        return self.upsert(ids, v, payloads, progress=progress, batch_size=batch_size, _cancel=_cancel)
 
     def to_pandas(self, filter: Filter = None, *, with_vector: bool = True, with_payload: bool = True,
-                  id: str = "id", vector: Optional[str] = None, page_size: int = 10_000):
+                  id: str = "id", vector: str = "embedding", page_size: int = 10_000):
         """Every point (matching ``filter``) as a DataFrame in id order: the ``id`` column,
-        the vector column (named ``vector``, or as given; one column per field for
-        several fields) and one column per top-level payload key. Round-trips
-        :meth:`upsert_df` exactly (for cosine fields, vectors come back normalised)."""
+        the vector column (``embedding``, as :meth:`upsert_df` reads by default; one
+        column per field, named after it, for several fields) and one column per
+        top-level payload key. Round-trips :meth:`upsert_df` exactly for a frame in id
+        order without missing values or timestamps (cosine fields store normalised
+        vectors, so those come back normalised)."""
         import pandas as pd
 
         frames = []

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _errors, _vecstore
 from ._base import (Q_EXACT, Q_EXPLAIN, Q_IGNORE_QUANT, Q_NO_RESCORE, Q_PROFILE, CollectionBase, Filter,
-                    Vectors, check_k, field_specs, filter_text, id_list, payload_text, with_bits)
+                    Vectors, check_k, check_u32, field_specs, filter_text, id_list, payload_text, with_bits)
 from ._results import Id, Points, QueryResult
 
 _PAYLOAD_SET, _PAYLOAD_OVERWRITE, _PAYLOAD_DELETE, _PAYLOAD_CLEAR = 0, 1, 2, 3
@@ -72,7 +72,9 @@ class Collection(CollectionBase):
     def wait_indexed(self, timeout: Optional[float] = None) -> bool:
         """Waits until every index the background indexer owes is built; False if
         ``timeout`` seconds passed first."""
-        return self._c.wait_indexed(-1 if timeout is None else int(timeout * 1000))
+        if timeout is None:
+            return self._c.wait_indexed(-1)
+        return self._c.wait_indexed(int(min(max(timeout, 0), 2_000_000) * 1000))
 
     def snapshot(self, path: str) -> str:
         """Writes a consistent snapshot archive of the collection to ``path`` (writes may
@@ -112,8 +114,7 @@ class Collection(CollectionBase):
                with_payload: bool = True, with_vector: bool = False) -> Points:
         """One page of points in id order (numeric ids ascending, then string ids),
         starting at ``offset``; pass ``page.next_offset`` for the next page (None: done)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise _errors.InvalidArgumentError(f"limit must be a positive int, got {limit!r}", -1)
+        limit = check_u32("limit", limit, 1)
         r = self._c.scroll(offset, limit, filter_text(filter), with_bits(with_payload, with_vector))
         return Points(r, r.id_array(0), self._fields, r.next())
 
@@ -143,6 +144,8 @@ class Collection(CollectionBase):
             a :class:`QueryResult` with ``(nq, k)`` ``ids`` and ``scores`` arrays.
         """
         k = check_k(k)
+        ef = check_u32("ef", ef or 0)
+        offset = check_u32("offset", offset)
         flags = ((Q_EXACT if exact else 0) | (Q_PROFILE if profile else 0) |
                  (0 if rescore else Q_NO_RESCORE) | (Q_IGNORE_QUANT if ignore_quantization else 0))
         res, ids, sc = self._c.query(vectors, k, using, filter_text(filter), with_bits(with_payload, with_vector),

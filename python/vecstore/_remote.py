@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _errors
-from ._base import (CollectionBase, Filter, Vectors, check_k, field_specs, id_list, points_from)
+from ._base import (CollectionBase, Filter, Vectors, check_k, check_u32, field_specs, id_list, points_from)
 from ._results import Id, Points, QueryResult
 
 _METRIC_TO_QDRANT = {"cosine": "Cosine", "l2": "Euclid", "dot": "Dot"}
@@ -342,8 +342,7 @@ class RemoteCollection(CollectionBase):
 
     def scroll(self, *, filter: Filter = None, limit: int = 100, offset: Optional[Id] = None,
                with_payload: bool = True, with_vector: bool = False) -> Points:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise _errors.InvalidArgumentError(f"limit must be a positive int, got {limit!r}", -1)
+        limit = check_u32("limit", limit, 1)
         body: Dict[str, Any] = {"limit": limit, "with_payload": with_payload, "with_vector": with_vector}
         if filter is not None:
             body["filter"] = _filter_json(filter)
@@ -362,6 +361,8 @@ class RemoteCollection(CollectionBase):
         """As :meth:`vecstore.Collection.query`; one request per call (a batch is one
         ``/points/search/batch``)."""
         k = check_k(k)
+        ef = check_u32("ef", ef or 0)
+        offset = check_u32("offset", offset)
         q = np.asarray(vectors, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)

@@ -118,7 +118,7 @@ class _RowsBase:
                     for f, v in row.items():
                         vecs.setdefault(f, []).append(v)
                 else:
-                    vecs.setdefault(vector_column or "vector", []).append(row)
+                    vecs.setdefault(vector_column or "embedding", []).append(row)
             cols.update(vecs)
         payloads = [_decode(self._src.payload(g, i)) or {} for g, i in g_rows]
         df = pd.DataFrame(cols)
@@ -269,7 +269,8 @@ class Points(_RowsBase):
         return mats
 
     def to_pandas(self, with_vector: bool = True, id: str = "id", vector: Optional[str] = None):
-        """``id``, the vector column(s) and one column per top-level payload key."""
+        """``id``, the vector column(s) (``embedding`` for a single unnamed field, unless
+        ``vector`` names it) and one column per top-level payload key."""
         g_rows = [(0, i) for i in range(len(self))]
         ids = [v.item() if hasattr(v, "item") else v for v in self.ids]
         df = self._frame(ids, g_rows, {}, with_vector, vector)
