@@ -47,5 +47,9 @@ bench-ann: build
 bench-http: build
 	@sh scripts/bench-http.sh $(BUILD)
 
+# Python layer: per-query overhead vs the C API and 2-thread query scaling (a few minutes).
+bench-python: python
+	@PYTHONPATH= /usr/bin/python3 bench/bench_python.py --out bench/results
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
