@@ -204,7 +204,8 @@ class QueryResult(_RowsBase):
             raise ValueError(f"profile format must be one of {_PROFILE_FORMATS}")
         if not self._profiled:
             return None
-        return self._src.profile(fmt)
+        p = self._src.profile(fmt)
+        return p if p is None or isinstance(p, str) else json.dumps(p)  # remote: parsed JSON
 
     def to_pandas(self, with_vector: bool = True):
         """One row per hit: ``query``, ``rank``, ``id``, ``score``, the vector column(s)
