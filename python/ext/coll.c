@@ -39,13 +39,8 @@ static vs_coll *take(CollObject *c) {
 
 static void give(CollObject *c, vs_coll *h) { vsx_pool_give(&c->pool, h, close_coll); }
 
-/* Runs STMT (which sets int rc) without the GIL on handle h; on failure keeps the message. */
-#define CALL(c, h, msg, ...)                                                                \
-    do {                                                                                    \
-        Py_BEGIN_ALLOW_THREADS __VA_ARGS__;                                                 \
-        if (rc) snprintf(msg, sizeof msg, "%s", vs_coll_errmsg(h));                         \
-        Py_END_ALLOW_THREADS                                                                \
-    } while (0)
+/* A library call on one of c's handles (VSX_RUN), with the handle named h. */
+#define RUN(c, rc, msg, ...) VSX_RUN(vs_coll, take, give, vs_coll_errmsg, c, rc, msg, __VA_ARGS__)
 
 PyObject *vsx_coll_new(vs_store *sh, const char *name) {
     CollObject *c = PyObject_New(CollObject, &vsx_CollType);
@@ -166,13 +161,10 @@ static PyObject *Coll_upsert(CollObject *c, PyObject *args) {
             plen[i] = (size_t)n;
         }
     }
-    vs_coll *h = take(c);
-    if (!h) goto out;
     vs_upsert_batch b = {ids.n, ids.ids, vc, (size_t)ncol, ptxt, plen};
     int rc;
-    CALL(c, h, msg, rc = vs_upsert(h, &b));
-    give(c, h);
-    if (rc) vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_upsert(h, &b));
+    if (rc) vsx_failed(rc, msg);
     else ret = PyLong_FromSize_t(ids.n);
 out:
     for (Py_ssize_t i = 0; i < got; i++) vsx_vecs_release(&vv[i]);
@@ -189,18 +181,12 @@ static PyObject *Coll_delete(CollObject *c, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O", &ids_obj)) return NULL;
     vsx_ids ids;
     if (vsx_ids_get(ids_obj, &ids) < 0) return NULL;
-    vs_coll *h = take(c);
-    if (!h) {
-        vsx_ids_release(&ids);
-        return NULL;
-    }
     uint64_t n = 0;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_delete(h, ids.ids, ids.n, &n));
-    give(c, h);
+    RUN(c, rc, msg, rc = vs_delete(h, ids.ids, ids.n, &n));
     vsx_ids_release(&ids);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     return PyLong_FromUnsignedLongLong(n);
 }
 
@@ -248,14 +234,11 @@ static int delete_where(vs_coll *h, const char *filter, uint64_t *deleted) {
 static PyObject *Coll_delete_where(CollObject *c, PyObject *args) {
     const char *filter;
     if (!PyArg_ParseTuple(args, "s", &filter)) return NULL;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     uint64_t n = 0;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = delete_where(h, filter, &n));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = delete_where(h, filter, &n));
+    if (rc) return vsx_failed(rc, msg);
     return PyLong_FromUnsignedLongLong(n);
 }
 
@@ -266,30 +249,21 @@ static PyObject *Coll_set_payload(CollObject *c, PyObject *args) {
     if (!PyArg_ParseTuple(args, "Ois", &ids_obj, &op, &json)) return NULL;
     vsx_ids ids;
     if (vsx_ids_get(ids_obj, &ids) < 0) return NULL;
-    vs_coll *h = take(c);
-    if (!h) {
-        vsx_ids_release(&ids);
-        return NULL;
-    }
     uint64_t n = 0;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_set_payload(h, ids.ids, ids.n, op, json, &n));
-    give(c, h);
+    RUN(c, rc, msg, rc = vs_set_payload(h, ids.ids, ids.n, op, json, &n));
     vsx_ids_release(&ids);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     return PyLong_FromUnsignedLongLong(n);
 }
 
 /* flush(), compact(): no arguments, no result. */
 static PyObject *simple(CollObject *c, int (*fn)(vs_coll *)) {
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = fn(h));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = fn(h));
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
@@ -306,32 +280,23 @@ static PyObject *Coll_compact(CollObject *c, PyObject *noargs) {
 static PyObject *Coll_wait_indexed(CollObject *c, PyObject *args) {
     int timeout_ms = -1;
     if (!PyArg_ParseTuple(args, "|i", &timeout_ms)) return NULL;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_coll_wait_indexed(h, timeout_ms));
-    give(c, h);
+    RUN(c, rc, msg, rc = vs_coll_wait_indexed(h, timeout_ms));
     if (rc == VS_EBUSY) Py_RETURN_FALSE;
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_TRUE;
 }
 
 static PyObject *Coll_snapshot(CollObject *c, PyObject *args) {
     PyObject *path;
     if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path)) return NULL;
-    vs_coll *h = take(c);
-    if (!h) {
-        Py_DECREF(path);
-        return NULL;
-    }
     int rc;
     char msg[600];
     const char *p = PyBytes_AS_STRING(path);
-    CALL(c, h, msg, rc = vs_coll_snapshot(h, p));
-    give(c, h);
+    RUN(c, rc, msg, rc = vs_coll_snapshot(h, p));
     Py_DECREF(path);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
@@ -345,13 +310,10 @@ static PyObject *Coll_create_index(CollObject *c, PyObject *args) {
                  "datetime, text)", type);
         return vsx_raise(VS_EINVAL, buf);
     }
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_coll_create_payload_index(h, path, t));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_coll_create_payload_index(h, path, t));
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
@@ -364,27 +326,21 @@ static PyObject *Coll_drop_index(CollObject *c, PyObject *args) {
         snprintf(buf, sizeof buf, "unknown payload index type '%s'", type);
         return vsx_raise(VS_EINVAL, buf);
     }
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_coll_drop_payload_index(h, path, t));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_coll_drop_payload_index(h, path, t));
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
 static PyObject *Coll_indexes(CollObject *c, PyObject *noargs) {
     (void)noargs;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     vs_pindex_info *pi = NULL;
     size_t n = 0;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_coll_payload_indexes(h, &pi, &n));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_coll_payload_indexes(h, &pi, &n));
+    if (rc) return vsx_failed(rc, msg);
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
         PyObject *t = Py_BuildValue("{s:s,s:s,s:K,s:K}", "path", pi[i].path, "type",
@@ -400,14 +356,11 @@ static PyObject *Coll_indexes(CollObject *c, PyObject *noargs) {
 
 static PyObject *Coll_info(CollObject *c, PyObject *noargs) {
     (void)noargs;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     vs_coll_info in;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_coll_info_get(h, &in));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_coll_info_get(h, &in));
+    if (rc) return vsx_failed(rc, msg);
     static const char *const quants[] = {"none", "int8", "pq", "binary"};
     PyObject *fields = PyList_New(in.n_fields);
     for (uint32_t i = 0; fields && i < in.n_fields; i++) {
@@ -438,14 +391,11 @@ static PyObject *Coll_info(CollObject *c, PyObject *noargs) {
 static PyObject *Coll_count(CollObject *c, PyObject *args) {
     const char *filter = NULL;
     if (!PyArg_ParseTuple(args, "|z", &filter)) return NULL;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     uint64_t n = 0;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_count(h, filter, &n));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_count(h, filter, &n));
+    if (rc) return vsx_failed(rc, msg);
     return PyLong_FromUnsignedLongLong(n);
 }
 
@@ -455,18 +405,12 @@ static PyObject *Coll_get(CollObject *c, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O|i", &ids_obj, &with)) return NULL;
     vsx_ids ids;
     if (vsx_ids_get(ids_obj, &ids) < 0) return NULL;
-    vs_coll *h = take(c);
-    if (!h) {
-        vsx_ids_release(&ids);
-        return NULL;
-    }
     vs_result *r = NULL;
     int rc;
     char msg[600];
-    CALL(c, h, msg, rc = vs_get(h, ids.ids, ids.n, with, &r));
-    give(c, h);
+    RUN(c, rc, msg, rc = vs_get(h, ids.ids, ids.n, with, &r));
     vsx_ids_release(&ids);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     return vsx_result_wrap(r, (int)c->nfields);
 }
 
@@ -478,29 +422,22 @@ static PyObject *Coll_scroll(CollObject *c, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OIzi", &off_obj, &limit, &filter, &with)) return NULL;
     vs_id off;
     if (off_obj != Py_None && vsx_id_from_py(off_obj, &off) < 0) return NULL;
-    vs_coll *h = take(c);
-    if (!h) return NULL;
     vs_result *r = NULL;
     int rc;
     char msg[600];
     const vs_id *offp = off_obj == Py_None ? NULL : &off;
-    CALL(c, h, msg, rc = vs_scroll(h, offp, limit, filter, with, &r));
-    give(c, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(c, rc, msg, rc = vs_scroll(h, offp, limit, filter, with, &r));
+    if (rc) return vsx_failed(rc, msg);
     return vsx_result_wrap(r, (int)c->nfields);
 }
 
-/* The ids and scores of a query result as (nq, k) arrays: views of the result's own
- * matrices when every id is an int64; otherwise an object array of ids and a copy of the
+/* The ids and scores of a query result as (nq, k) arrays, given what vs_result_matrix
+ * answered (rc, mi, ms): views of the result's own matrices when every id is an int64;
+ * otherwise an object array of ids and a copy of the
  * scores (the only case that copies). */
-static int result_arrays(PyObject *res, vs_result *r, uint32_t k, PyObject **ids_out, PyObject **sc_out) {
-    const int64_t *mi;
-    const float *ms;
+static int result_arrays(PyObject *res, vs_result *r, uint32_t k, int rc, const int64_t *mi, const float *ms,
+                         PyObject **ids_out, PyObject **sc_out) {
     npy_intp dims[2] = {(npy_intp)vs_result_groups(r), (npy_intp)k};
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = vs_result_matrix(r, k, &mi, &ms);
-    Py_END_ALLOW_THREADS
     if (rc == VS_OK) {
         PyObject *a = PyArray_SimpleNewFromData(2, dims, NPY_INT64, (void *)mi);
         if (!a) return -1;
@@ -596,23 +533,21 @@ static PyObject *Coll_query(CollObject *c, PyObject *args) {
         vsx_vecs_release(&v);
         return vsx_raise(VS_EINVAL, "no query vectors (0 rows)");
     }
-    vs_coll *h = take(c);
-    if (!h) {
-        vsx_vecs_release(&v);
-        return NULL;
-    }
     vs_result *r = NULL;
-    int rc;
+    int rc, mrc = VS_OK;
     char msg[600];
-    CALL(c, h, msg, rc = vs_query_run(h, &q, &r));
-    give(c, h);
+    const int64_t *mi = NULL;
+    const float *ms = NULL;
+    /* The matrices are made in the same GIL-free stretch as the query: one release per call. */
+    RUN(c, rc, msg, rc = vs_query_run(h, &q, &r);
+        if (!rc && !(flags & VS_QUERY_EXPLAIN)) mrc = vs_result_matrix(r, k, &mi, &ms));
     vsx_vecs_release(&v);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     PyObject *res = vsx_result_wrap(r, (int)c->nfields);
     if (!res) return NULL;
     if (flags & VS_QUERY_EXPLAIN) return Py_BuildValue("(NOO)", res, Py_None, Py_None);
     PyObject *ids, *sc;
-    if (result_arrays(res, r, k, &ids, &sc) < 0) {
+    if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
         Py_DECREF(res);
         return NULL;
     }
@@ -627,15 +562,10 @@ static PyObject *Coll_bench_queries(CollObject *c, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OII|I", &vec_obj, &k, &ef, &reps)) return NULL;
     vsx_vecs v;
     if (vsx_vecs_get(vec_obj, &v, "query vectors") < 0) return NULL;
-    vs_coll *h = take(c);
-    if (!h) {
-        vsx_vecs_release(&v);
-        return NULL;
-    }
     int rc = 0;
     char msg[600];
     double secs = 0;
-    CALL(c, h, msg, {
+    RUN(c, rc, msg, {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (unsigned int rep = 0; rep < reps && !rc; rep++)
@@ -657,9 +587,8 @@ static PyObject *Coll_bench_queries(CollObject *c, PyObject *args) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
         secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     });
-    give(c, h);
     vsx_vecs_release(&v);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     return PyFloat_FromDouble(secs);
 }
 

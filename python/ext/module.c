@@ -37,6 +37,25 @@ PyObject *vsx_raise(int rc, const char *msg) {
     return NULL;
 }
 
+PyObject *vsx_failed(int rc, const char *msg) { return rc == VSX_NO_HANDLE ? NULL : vsx_raise(rc, msg); }
+
+/* Replaces the pending Python exception by vecstore's error rc whose message is prefix
+ * followed by the exception's own text (NumPy's reason a conversion failed, ...). */
+static void reraise(int rc, const char *prefix, const char *fallback) {
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyObject *s = ev ? PyObject_Str(ev) : NULL;
+    const char *m = s ? PyUnicode_AsUTF8(s) : NULL;
+    PyErr_Clear();
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s%s", prefix, m ? m : fallback);
+    Py_XDECREF(s);
+    Py_XDECREF(et);
+    Py_XDECREF(ev);
+    Py_XDECREF(tb);
+    vsx_raise(rc, buf);
+}
+
 /* ------------------------------------------------------------------ vectors -- */
 
 static int is_f32(const Py_buffer *b) {
@@ -61,18 +80,9 @@ int vsx_vecs_get(PyObject *obj, vsx_vecs *v, const char *what) {
         /* One conversion, then the same path: the copy's buffer is read in place. */
         PyObject *conv = PyObject_CallFunctionObjArgs(g_ascontig, obj, g_float32, NULL);
         if (!conv) {
-            PyObject *et, *ev, *tb;
-            PyErr_Fetch(&et, &ev, &tb);
-            PyObject *s = ev ? PyObject_Str(ev) : NULL;
-            const char *m = s ? PyUnicode_AsUTF8(s) : NULL;
-            if (!m) PyErr_Clear();
-            char buf[400];
-            snprintf(buf, sizeof buf, "%s cannot be read as float32 numbers: %s", what, m ? m : "?");
-            Py_XDECREF(s);
-            Py_XDECREF(et);
-            Py_XDECREF(ev);
-            Py_XDECREF(tb);
-            vsx_raise(VS_EINVAL, buf);
+            char pre[200];
+            snprintf(pre, sizeof pre, "%s cannot be read as float32 numbers: ", what);
+            reraise(VS_EINVAL, pre, "?");
             return -1;
         }
         vsx_conversion_copies++;
@@ -228,22 +238,12 @@ int vsx_ids_get(PyObject *obj, vsx_ids *out) {
     PyObject **items = PySequence_Fast_ITEMS(seq);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (vsx_id_from_py(items[i], &out->ids[i]) < 0) {
-            /* Name the position, keep the class (IdError). */
-            PyObject *et, *ev, *tb;
-            PyErr_Fetch(&et, &ev, &tb);
-            PyObject *s = ev ? PyObject_Str(ev) : NULL;
-            const char *m = s ? PyUnicode_AsUTF8(s) : NULL;
-            char buf[300];
-            snprintf(buf, sizeof buf, "id %zd: %s", i, m ? m : "invalid id");
-            PyErr_Clear();
-            Py_XDECREF(s);
-            Py_XDECREF(et);
-            Py_XDECREF(ev);
-            Py_XDECREF(tb);
+            char pre[40];
+            snprintf(pre, sizeof pre, "id %zd: ", i); /* name the position; always an IdError */
+            reraise(VS_EID, pre, "invalid id");
             Py_DECREF(seq);
             PyMem_Free(out->ids);
             out->ids = NULL;
-            vsx_raise(VS_EID, buf);
             return -1;
         }
     }

@@ -36,6 +36,9 @@ static vs_store *take(StoreObject *s) {
 
 static void give(StoreObject *s, vs_store *h) { vsx_pool_give(&s->pool, h, close_store); }
 
+/* A library call on one of the store's handles (VSX_RUN), with the handle named h. */
+#define RUN(s, rc, msg, ...) VSX_RUN(vs_store, take, give, vs_store_errmsg, s, rc, msg, __VA_ARGS__)
+
 static int parse_fsync(PyObject *o, int *out) {
     const char *v = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
     if (v && !strcmp(v, "always")) *out = VS_FSYNC_ALWAYS;
@@ -117,18 +120,12 @@ static PyObject *Store_close(StoreObject *self, PyObject *noargs) {
 
 static PyObject *Store_list(StoreObject *self, PyObject *noargs) {
     (void)noargs;
-    vs_store *h = take(self);
-    if (!h) return NULL;
     char **names = NULL;
     size_t n = 0;
     int rc;
     char msg[512] = "";
-    Py_BEGIN_ALLOW_THREADS
-    rc = vs_store_list(h, &names, &n);
-    if (rc) snprintf(msg, sizeof msg, "%s", vs_store_errmsg(h));
-    Py_END_ALLOW_THREADS
-    give(self, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(self, rc, msg, rc = vs_store_list(h, &names, &n));
+    if (rc) return vsx_failed(rc, msg);
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
         PyObject *s = PyUnicode_FromString(names[i]);
@@ -142,16 +139,10 @@ static PyObject *Store_list(StoreObject *self, PyObject *noargs) {
 static PyObject *Store_drop(StoreObject *self, PyObject *args) {
     const char *name;
     if (!PyArg_ParseTuple(args, "s", &name)) return NULL;
-    vs_store *h = take(self);
-    if (!h) return NULL;
     int rc;
     char msg[512] = "";
-    Py_BEGIN_ALLOW_THREADS
-    rc = vs_store_drop(h, name);
-    if (rc) snprintf(msg, sizeof msg, "%s", vs_store_errmsg(h));
-    Py_END_ALLOW_THREADS
-    give(self, h);
-    if (rc) return vsx_raise(rc, msg);
+    RUN(self, rc, msg, rc = vs_store_drop(h, name));
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
@@ -213,20 +204,11 @@ static PyObject *Store_create(StoreObject *self, PyObject *args) {
         vs_schema_free(sc);
         return NULL;
     }
-    vs_store *h = take(self);
-    if (!h) {
-        vs_schema_free(sc);
-        return NULL;
-    }
     int rc;
     char msg[512] = "";
-    Py_BEGIN_ALLOW_THREADS
-    rc = vs_coll_create(h, name, sc);
-    if (rc) snprintf(msg, sizeof msg, "%s", vs_store_errmsg(h));
-    Py_END_ALLOW_THREADS
-    give(self, h);
+    RUN(self, rc, msg, rc = vs_coll_create(h, name, sc));
     vs_schema_free(sc);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 
@@ -241,21 +223,12 @@ static PyObject *Store_restore(StoreObject *self, PyObject *args) {
     PyObject *path;
     const char *name = NULL;
     if (!PyArg_ParseTuple(args, "O&|z", PyUnicode_FSConverter, &path, &name)) return NULL;
-    vs_store *h = take(self);
-    if (!h) {
-        Py_DECREF(path);
-        return NULL;
-    }
     int rc;
     char msg[512] = "";
     const char *p = PyBytes_AS_STRING(path);
-    Py_BEGIN_ALLOW_THREADS
-    rc = vs_store_restore(h, p, name);
-    if (rc) snprintf(msg, sizeof msg, "%s", vs_store_errmsg(h));
-    Py_END_ALLOW_THREADS
-    give(self, h);
+    RUN(self, rc, msg, rc = vs_store_restore(h, p, name));
     Py_DECREF(path);
-    if (rc) return vsx_raise(rc, msg);
+    if (rc) return vsx_failed(rc, msg);
     Py_RETURN_NONE;
 }
 

@@ -23,6 +23,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
+
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #define PY_ARRAY_UNIQUE_SYMBOL vsext_ARRAY_API
 #ifndef VSEXT_MODULE_C
@@ -77,6 +79,26 @@ typedef struct vsx_pool {
 void *vsx_pool_take(vsx_pool *p);
 void vsx_pool_give(vsx_pool *p, void *h, void (*close_fn)(void *));
 void vsx_pool_close(vsx_pool *p, void (*close_fn)(void *));
+
+/* One call into the library on a pooled handle: h = TAKE(obj) (NULL with a Python
+ * exception set when none can be had), the statements (which set int rc) run without the
+ * GIL, the handle's message ERRMSG(h) is copied on failure while the call still owns h,
+ * and GIVE(obj, h) returns it. When no handle could be had rc is VSX_NO_HANDLE;
+ * vsx_failed(rc, msg) turns either case into the Python exception. */
+#define VSX_NO_HANDLE INT_MIN
+#define VSX_RUN(htype, TAKE, GIVE, ERRMSG, obj, rc, msg, ...)                              \
+    do {                                                                                    \
+        htype *h = TAKE(obj);                                                               \
+        if (!h) {                                                                           \
+            rc = VSX_NO_HANDLE;                                                             \
+            break;                                                                          \
+        }                                                                                   \
+        Py_BEGIN_ALLOW_THREADS __VA_ARGS__;                                                 \
+        if (rc) snprintf(msg, sizeof msg, "%s", ERRMSG(h));                                 \
+        Py_END_ALLOW_THREADS                                                                \
+        GIVE(obj, h);                                                                       \
+    } while (0)
+PyObject *vsx_failed(int rc, const char *msg);
 
 /* ---- types ---- */
 extern PyTypeObject vsx_StoreType;

@@ -147,7 +147,6 @@ class AsyncVecStore:
 
     async def close(self) -> None:
         """Waits for the calls under way, then closes the store."""
-        await self._run(lambda: None)
         await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
 
     def _shutdown(self) -> None:

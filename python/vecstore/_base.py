@@ -11,7 +11,7 @@ from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _errors
-from ._results import Id, Payload, Points, QueryResult
+from ._results import Id, Payload, Points, QueryResult, pyid
 
 Filter = Union[None, str, Mapping[str, Any]]
 Vectors = Union[np.ndarray, Sequence[Sequence[float]], Mapping[str, Any]]
@@ -219,7 +219,7 @@ class CollectionBase:
             raise _errors.InvalidArgumentError(f"DataFrame has no column(s) {missing}", -1)
         idcol = df[id]
         ids = idcol.to_numpy() if idcol.dtype.kind in "iu" else [
-            v.item() if hasattr(v, "item") else v for v in idcol.tolist()]
+            pyid(v) for v in idcol.tolist()]
         vecs = {}
         for f, c in vcols.items():
             col = df[c].to_numpy()

@@ -19,6 +19,11 @@ Payload = Dict[str, Any]
 _PROFILE_FORMATS = ("json", "text", "folded", "svg")
 
 
+def pyid(v: Any) -> Id:
+    """An id from an ids array as a Python int/str (NumPy scalars unwrapped)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _decode(p: Any) -> Optional[Payload]:
     if p is None or isinstance(p, dict):
         return p
@@ -163,7 +168,7 @@ class QueryResult(_RowsBase):
             raise IndexError(f"query {query} out of range (nq={self.nq})")
         n = self.rows(query)
         ids, sc = self.ids[query], self.scores[query]
-        return [Hit(self, query, i, ids[i].item() if hasattr(ids[i], "item") else ids[i], float(sc[i]))
+        return [Hit(self, query, i, pyid(ids[i]), float(sc[i]))
                 for i in range(n)]
 
     def __iter__(self) -> Iterator[Hit]:
@@ -211,7 +216,7 @@ class QueryResult(_RowsBase):
         """One row per hit: ``query``, ``rank``, ``id``, ``score``, the vector column(s)
         when they were fetched, then one column per top-level payload key."""
         g_rows = [(q, i) for q in range(self.nq) for i in range(self.rows(q))]
-        ids = [self.ids[q, i].item() if hasattr(self.ids[q, i], "item") else self.ids[q, i] for q, i in g_rows]
+        ids = [pyid(self.ids[q, i]) for q, i in g_rows]
         extra = {"query": [q for q, _ in g_rows], "rank": [i for _, i in g_rows]}
         df = self._frame(ids, g_rows, extra, with_vector, None)
         df.insert(3, "score", [float(self.scores[q, i]) for q, i in g_rows])
@@ -250,8 +255,7 @@ class Points(_RowsBase):
             i += n
         if not 0 <= i < n:
             raise IndexError("point index out of range")
-        v = self.ids[i]
-        return Point(self, 0, i, v.item() if hasattr(v, "item") else v)
+        return Point(self, 0, i, pyid(self.ids[i]))
 
     @property
     def payloads(self) -> List[Optional[Payload]]:
@@ -273,7 +277,7 @@ class Points(_RowsBase):
         """``id``, the vector column(s) (``embedding`` for a single unnamed field, unless
         ``vector`` names it) and one column per top-level payload key."""
         g_rows = [(0, i) for i in range(len(self))]
-        ids = [v.item() if hasattr(v, "item") else v for v in self.ids]
+        ids = [pyid(v) for v in self.ids]
         df = self._frame(ids, g_rows, {}, with_vector, vector)
         return df.rename(columns={"id": id}) if id != "id" else df
 
