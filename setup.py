@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 def pkg_libs():
     """The libraries libvecstore itself links (pkg-config names as in CMakeLists.txt)."""
-    out = subprocess.run(["pkg-config", "--libs", "libcjson", "libpcre2-8", "libxxhash", "openblas"],
+    out = subprocess.run(["pkg-config", "--libs", "libcjson", "libpcre2-8", "libxxhash", "openblas", "proj"],
                          check=True, capture_output=True, text=True).stdout
     return shlex.split(out) + ["-lpthread", "-lm"]
 

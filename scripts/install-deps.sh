@@ -6,7 +6,9 @@
 #                                    headers + Python binding, faiss, Fashion-MNIST, g++)
 # Safe to run repeatedly: apt-get runs only when something is missing.
 set -e
-PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev libssl-dev python3"
+PKGS="build-essential cmake pkg-config libcjson-dev libpcre2-dev libxxhash-dev libopenblas-dev libmicrohttpd-dev libssl-dev libproj-dev python3"
+# Geo tests' oracles: Google's S2 library and GeographicLib (C++; the library does not link them).
+PKGS="$PKGS g++ libs2-dev libgeographiclib-dev"
 # The Python package (built offline with Debian's tools; tested with pytest).
 PKGS="$PKGS python3-dev python3-numpy python3-pandas python3-tqdm python3-setuptools python3-wheel python3-pip python3-pytest python3-pytest-asyncio"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS python3-faiss python3-matplotlib"
