@@ -410,6 +410,8 @@ typedef struct vs_query {
     uint32_t flags;         /* VS_QUERY_* */
     uint32_t ef;            /* HNSW beam width; 0 = VS_HNSW_EF_DEFAULT */
     float oversampling;     /* quantized fields; 0 = VS_OVERSAMPLING_DEFAULT */
+    const struct vs_decay *decay; /* NULL, or a distance decay combined with the vector
+                                     score (hybrid geo + vector ranking, see vs_decay) */
 } vs_query;
 
 VS_API void vs_query_init(vs_query *q);
@@ -432,7 +434,8 @@ VS_API int vs_query_run(vs_coll *c, const vs_query *q, vs_result **out);
 
 /* A payload index makes filters on one payload path fast: equality (match value/any)
  * with keyword, integer, float and bool indexes, numeric ranges with integer and float
- * indexes, datetime ranges with datetime indexes, match.text with text indexes. Without
+ * indexes, datetime ranges with datetime indexes, match.text with text indexes, the geo
+ * conditions with geo indexes. Without
  * one, filters read every candidate's payload; with one, the planner picks a strategy
  * per segment from its row counts (docs/filters.md, "Payload indexes and planning").
  * Indexes never change answers: values the type does not cover are found by reading
@@ -443,9 +446,11 @@ enum vs_pindex_type {
     VS_PINDEX_FLOAT = 3,    /* any number */
     VS_PINDEX_BOOL = 4,
     VS_PINDEX_DATETIME = 5, /* RFC 3339 strings, as UTC instants */
-    VS_PINDEX_TEXT = 6      /* the words of strings (match.text) */
+    VS_PINDEX_TEXT = 6,     /* the words of strings (match.text) */
+    VS_PINDEX_GEO = 7       /* geo points {"lat", "lon"}: geo_radius, geo_bounding_box,
+                               geo_polygon (S2 cells; docs/geo.md) */
 };
-/* "keyword" | "integer" | "float" | "bool" | "datetime" | "text" (also Qdrant's
+/* "keyword" | "integer" | "float" | "bool" | "datetime" | "text" | "geo" (also Qdrant's
  * "uuid" → keyword); -1 if unknown. */
 VS_API int vs_pindex_type_parse(const char *s);
 VS_API const char *vs_pindex_type_name(int type);
@@ -467,6 +472,67 @@ typedef struct vs_pindex_info {
 /* The collection's payload indexes: *out (free with vs_free) holds *n entries whose path
  * strings live inside the same block. */
 VS_API int vs_coll_payload_indexes(vs_coll *c, vs_pindex_info **out, size_t *n);
+
+/* ------------------------------------------------------ geo -------------- */
+
+/* Geo points live in payloads as {"lat": …, "lon": …} objects in WGS84 degrees (or arrays
+ * of them). The filter conditions geo_radius, geo_bounding_box and geo_polygon select
+ * them (vs_query's filter grammar; text syntax: "loc WITHIN 5 KM OF (52.52, 13.40)"), a
+ * VS_PINDEX_GEO index makes those fast (S2 cells), vs_geo_nearest orders points by
+ * distance and vs_decay blends distance into vector ranking. Distances are geodesics on
+ * the WGS84 ellipsoid, in metres (docs/geo.md has the rules and formulas). */
+
+/* The geodesic distance between two points. VS_EINVAL when a coordinate is not finite
+ * or out of range (lat in [-90, 90], lon in [-180, 180]). */
+VS_API int vs_geo_distance(double lat1, double lon1, double lat2, double lon2, double *metres);
+
+typedef struct vs_geo_query {
+    const char *key;     /* payload path of the points ("location", "shops[].pos") */
+    double lat, lon;     /* the origin */
+    uint32_t k;          /* 1..VS_K_MAX, default 10 */
+    double max_distance; /* metres, >= 0; negative (the default, -1) = no limit */
+    const char *filter;  /* NULL, or a filter (Qdrant JSON or the text syntax) */
+    int with;            /* VS_WITH_* bits; default VS_WITH_PAYLOAD */
+} vs_geo_query;
+
+VS_API void vs_geo_query_init(vs_geo_query *q);
+/* The k points nearest the origin, nearest first (ties by id order within a segment);
+ * each score is the distance in metres to the point's nearest location at key. Points
+ * without a valid location at key are not returned. Exact: with a geo index on key, an
+ * expanding search over S2 cells; without one, every payload is read. */
+VS_API int vs_geo_nearest(vs_coll *c, const vs_geo_query *q, vs_result **out);
+
+/* A distance decay term t(d) in [0, 1] (Elasticsearch's decay functions), with
+ * d' = max(0, d − offset):
+ *   LINEAR  t = max(0, 1 − d' · (1 − decay) / scale)
+ *   EXP     t = decay ^ (d' / scale)
+ *   GAUSS   t = decay ^ ((d' / scale)²)
+ * so t = 1 within offset of the origin and t = decay at offset + scale. It combines with
+ * the vector score s of each candidate:
+ *   MULTIPLY  similarity metrics (cosine, dot): s · t when s >= 0, s / t when s < 0
+ *             (a farther point always ranks lower); l2: s / t (distance grows)
+ *   SUM       similarity: s + weight · t;  l2: s − weight · t
+ * A point without a valid location at key gets t = 0. The query finds `candidates`
+ * nearest vectors (its filter applied), scores them so, and returns the best k; the
+ * returned score is the combined one. */
+enum vs_decay_func { VS_DECAY_LINEAR = 1, VS_DECAY_EXP = 2, VS_DECAY_GAUSS = 3 };
+enum vs_decay_combine { VS_COMBINE_MULTIPLY = 0, VS_COMBINE_SUM = 1 };
+#define VS_DECAY_CANDIDATES_MIN 1
+#define VS_DECAY_CANDIDATES_MAX VS_K_MAX
+
+typedef struct vs_decay {
+    int func;            /* enum vs_decay_func; default VS_DECAY_GAUSS */
+    const char *key;     /* payload path of the points */
+    double lat, lon;     /* the origin */
+    double scale;        /* metres > 0 (required) */
+    double offset;       /* metres >= 0, default 0 */
+    double decay;        /* t at offset + scale, in (0, 1); default 0.5 */
+    int combine;         /* enum vs_decay_combine; default VS_COMBINE_MULTIPLY */
+    double weight;       /* SUM only; finite, default 1 */
+    uint32_t candidates; /* vector hits rescored per query; 0 = max(10·(k+offset), 100) */
+} vs_decay;
+
+VS_API void vs_decay_init(vs_decay *d);
 
 /* ------------------------------------------------------ snapshots --------- */
 

@@ -18,6 +18,8 @@
 #include "index/payload_index.h"
 #include "index/hnsw_index.h"
 #include "engine/store.h"
+#include "geo/geo.h"
+#include "query/geo_rank.h"
 #include "query/search.h"
 #include "simd/distance.h"
 #include "util/alloc.h"
@@ -428,6 +430,38 @@ int vs_query_run(vs_coll *ch, const vs_query *q, vs_result **out) {
     *out = NULL;
     int rc = usable(ch, 0);
     return rc ? rc : vs__query(ch->c, q, out, &ch->err);
+}
+
+/* ------------------------------------------------------------- geo ---- */
+
+int vs_geo_distance(double lat1, double lon1, double lat2, double lon2, double *metres) {
+    if (!metres || vs__geo_check(lat1, lon1) || vs__geo_check(lat2, lon2)) return VS_EINVAL;
+    *metres = vs__geo_distance(lat1, lon1, lat2, lon2);
+    return VS_OK;
+}
+
+void vs_geo_query_init(vs_geo_query *q) {
+    if (!q) return;
+    memset(q, 0, sizeof *q);
+    q->k = 10;
+    q->max_distance = -1;
+    q->with = VS_WITH_PAYLOAD;
+}
+
+int vs_geo_nearest(vs_coll *ch, const vs_geo_query *q, vs_result **out) {
+    if (!ch || !out) return VS_EINVAL;
+    *out = NULL;
+    int rc = usable(ch, 0);
+    return rc ? rc : vs__geo_nearest(ch->c, q, out, &ch->err);
+}
+
+void vs_decay_init(vs_decay *d) {
+    if (!d) return;
+    memset(d, 0, sizeof *d);
+    d->func = VS_DECAY_GAUSS;
+    d->decay = 0.5;
+    d->combine = VS_COMBINE_MULTIPLY;
+    d->weight = 1;
 }
 
 int vs_get(vs_coll *ch, const vs_id *ids, size_t n, int with, vs_result **out) {

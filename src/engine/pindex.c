@@ -219,7 +219,7 @@ static int def_index(const vs__coll *c, const char *path, int type) {
 }
 
 int vs__pindex_create(vs__coll *c, const char *path, int type, vs__err *e) {
-    if (type < VS_PINDEX_KEYWORD || type > VS_PINDEX_TEXT)
+    if (type < VS_PINDEX_KEYWORD || type > VS_PINDEX_GEO)
         return vs__errf(e, VS_EINVAL, "unknown payload index type %d", type);
     vs__fpath *fp;
     int rc = vs__fpath_compile(path, &fp, e);
@@ -329,7 +329,7 @@ out:
 }
 
 int vs__pindex_drop(vs__coll *c, const char *path, int type, vs__err *e) {
-    if (type != 0 && (type < VS_PINDEX_KEYWORD || type > VS_PINDEX_TEXT))
+    if (type != 0 && (type < VS_PINDEX_KEYWORD || type > VS_PINDEX_GEO))
         return vs__errf(e, VS_EINVAL, "unknown payload index type %d", type);
     vs__fpath *fp;
     int rc = vs__fpath_compile(path, &fp, e);

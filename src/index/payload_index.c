@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geo/geo.h"
 #include "os/file.h"
 #include "query/datetime.h"
 #include "storage/frame.h"
@@ -31,6 +32,7 @@ struct vs__pidx {
     /* entries: [0, nsorted) sorted by (key, row); [nsorted, n) in row order */
     uint64_t *key;
     uint32_t *row;
+    double *ll; /* geo: lat, lon of each entry (2 per entry), the exact point */
     size_t n, cap, nsorted;
     /* term dictionary (keyword, text): bytes tb[toff[i] .. + tlen[i]) */
     char *tb;
@@ -149,6 +151,7 @@ static int term_intern(vs__pidx *x, const char *s, size_t len, uint32_t *id) {
 typedef struct bctx {
     vs__pidx *x;
     uint64_t *k; /* this row's keys */
+    double *ll;  /* geo: this row's points, 2 per key */
     size_t nk, capk;
     size_t nvals;
     char *w; /* folded word */
@@ -161,6 +164,11 @@ static int push_key(bctx *b, uint64_t k) {
         uint64_t *p = vs__realloc(b->k, nc * sizeof *p);
         if (!p) return VS_ENOMEM;
         b->k = p;
+        if (b->x->type == VS_PINDEX_GEO) {
+            double *l = vs__realloc(b->ll, nc * 2 * sizeof *l);
+            if (!l) return VS_ENOMEM;
+            b->ll = l;
+        }
         b->capk = nc;
     }
     b->k[b->nk++] = k;
@@ -219,6 +227,13 @@ static int on_value(void *arg, const vs__fval *v) {
         if (v->type != VS__JT_TRUE && v->type != VS__JT_FALSE) return 0;
         b->nvals++;
         return push_key(b, v->type == VS__JT_TRUE);
+    case VS_PINDEX_GEO:
+        if (!v->geo) return 0;
+        b->nvals++;
+        if ((rc = push_key(b, vs__s2_from_latlng(v->lat, v->lon)))) return rc;
+        b->ll[2 * (b->nk - 1)] = v->lat;
+        b->ll[2 * (b->nk - 1) + 1] = v->lon;
+        return 0;
     case VS_PINDEX_DATETIME: {
         if (v->type != VS__JT_STR) return 0;
         int64_t us;
@@ -247,15 +262,51 @@ static int reserve(vs__pidx *x, size_t need) {
     uint32_t *r = vs__realloc(x->row, nc * sizeof *r);
     if (!r) return VS_ENOMEM;
     x->row = r;
+    if (x->type == VS_PINDEX_GEO) {
+        double *l = vs__realloc(x->ll, nc * 2 * sizeof *l);
+        if (!l) return VS_ENOMEM;
+        x->ll = l;
+    }
     x->cap = nc;
     return VS_OK;
+}
+
+/* Geo: a row's points sorted by cell, exact repeats dropped (the keys alone would merge
+ * distinct points 1 cm apart). */
+static size_t geo_unique(uint64_t *k, double *ll, size_t n) {
+    for (size_t i = 1; i < n; i++) { /* insertion sort: rows hold few points */
+        uint64_t kk = k[i];
+        double a = ll[2 * i], o = ll[2 * i + 1];
+        size_t j = i;
+        while (j > 0 && k[j - 1] > kk) {
+            k[j] = k[j - 1];
+            ll[2 * j] = ll[2 * j - 2];
+            ll[2 * j + 1] = ll[2 * j - 1];
+            j--;
+        }
+        k[j] = kk;
+        ll[2 * j] = a;
+        ll[2 * j + 1] = o;
+    }
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        int dup = 0;
+        for (size_t j = u; j-- > 0 && k[j] == k[i];)
+            if (ll[2 * j] == ll[2 * i] && ll[2 * j + 1] == ll[2 * i + 1]) dup = 1;
+        if (dup) continue;
+        k[u] = k[i];
+        ll[2 * u] = ll[2 * i];
+        ll[2 * u + 1] = ll[2 * i + 1];
+        u++;
+    }
+    return u;
 }
 
 /* Appends the entries of rows [from, to) in row order. On failure the entries are cut
  * back (terms interned meanwhile stay: unused terms are harmless). */
 static int add_rows(vs__pidx *x, const vs__fpath *path, size_t from, size_t to,
                     vs__pidx_payload_fn pay, void *ctx, vs__err *e) {
-    bctx b = {x, NULL, 0, 0, 0, NULL, 0};
+    bctx b = {x, NULL, NULL, 0, 0, 0, NULL, 0};
     vs__filter_ctx fx;
     vs__filter_ctx_init(&fx);
     size_t n0 = x->n;
@@ -269,7 +320,9 @@ static int add_rows(vs__pidx *x, const vs__fpath *path, size_t from, size_t to,
         if (rc > 0) rc = VS_OK;
         if (rc) break;
         if (b.nvals > 1) multi = 1;
-        if (b.nk > 1) { /* distinct keys per row */
+        if (b.ll && b.nk > 1) {
+            b.nk = geo_unique(b.k, b.ll, b.nk);
+        } else if (b.nk > 1) { /* distinct keys per row */
             qsort(b.k, b.nk, sizeof *b.k, cmp_u64);
             size_t u = 1;
             for (size_t i = 1; i < b.nk; i++)
@@ -278,11 +331,16 @@ static int add_rows(vs__pidx *x, const vs__fpath *path, size_t from, size_t to,
         }
         if ((rc = reserve(x, x->n + b.nk))) break;
         for (size_t i = 0; i < b.nk; i++) {
+            if (x->ll) {
+                x->ll[2 * x->n] = b.ll[2 * i];
+                x->ll[2 * x->n + 1] = b.ll[2 * i + 1];
+            }
             x->key[x->n] = b.k[i];
             x->row[x->n++] = (uint32_t)r;
         }
     }
     vs__free(b.k);
+    vs__free(b.ll);
     vs__free(b.w);
     vs__filter_ctx_release(&fx);
     if (rc) {
@@ -295,21 +353,25 @@ static int add_rows(vs__pidx *x, const vs__fpath *path, size_t from, size_t to,
     return VS_OK;
 }
 
-/* Stable LSD radix sort of (key, row) by key, over the bytes that vary. */
-static int sort_entries(uint64_t *key, uint32_t *row, size_t n) {
+/* Stable LSD radix sort of (key, row [, point]) by key, over the bytes that vary. ll:
+ * NULL, or the geo points (2 doubles per entry) carried along. */
+static int sort_entries(uint64_t *key, uint32_t *row, double *ll, size_t n) {
     if (n < 2) return VS_OK;
     uint64_t diff = 0;
     for (size_t i = 1; i < n; i++) diff |= key[i] ^ key[0];
     if (!diff) return VS_OK;
     uint64_t *k2 = vs__malloc(n * sizeof *k2);
     uint32_t *r2 = vs__malloc(n * sizeof *r2);
-    if (!k2 || !r2) {
+    double *l2 = ll ? vs__malloc(n * 2 * sizeof *l2) : NULL;
+    if (!k2 || !r2 || (ll && !l2)) {
         vs__free(k2);
         vs__free(r2);
+        vs__free(l2);
         return VS_ENOMEM;
     }
     uint64_t *ks = key, *kd = k2;
     uint32_t *rs = row, *rd = r2;
+    double *ls = ll, *ld = l2;
     for (int sh = 0; sh < 64; sh += 8) {
         if (!((diff >> sh) & 0xff)) continue;
         size_t cnt[257] = {0};
@@ -319,18 +381,26 @@ static int sort_entries(uint64_t *key, uint32_t *row, size_t n) {
             size_t at = cnt[(ks[i] >> sh) & 0xff]++;
             kd[at] = ks[i];
             rd[at] = rs[i];
+            if (ls) {
+                ld[2 * at] = ls[2 * i];
+                ld[2 * at + 1] = ls[2 * i + 1];
+            }
         }
         uint64_t *tk = ks;
         ks = kd, kd = tk;
         uint32_t *tr = rs;
         rs = rd, rd = tr;
+        double *tl = ls;
+        ls = ld, ld = tl;
     }
     if (ks != key) {
         memcpy(key, ks, n * sizeof *key);
         memcpy(row, rs, n * sizeof *row);
+        if (ll) memcpy(ll, ls, n * 2 * sizeof *ll);
     }
     vs__free(k2);
     vs__free(r2);
+    vs__free(l2);
     return VS_OK;
 }
 
@@ -338,29 +408,38 @@ static int sort_entries(uint64_t *key, uint32_t *row, size_t n) {
 static int merge_tail(vs__pidx *x) {
     size_t t = x->n - x->nsorted;
     if (!t) return VS_OK;
-    if (sort_entries(x->key + x->nsorted, x->row + x->nsorted, t)) return VS_ENOMEM;
+    if (sort_entries(x->key + x->nsorted, x->row + x->nsorted, x->ll ? x->ll + 2 * x->nsorted : NULL, t))
+        return VS_ENOMEM;
     if (x->nsorted == 0) {
         x->nsorted = x->n;
         return VS_OK;
     }
     uint64_t *k = vs__malloc(x->cap * sizeof *k);
     uint32_t *r = vs__malloc(x->cap * sizeof *r);
-    if (!k || !r) {
+    double *l = x->ll ? vs__malloc(x->cap * 2 * sizeof *l) : NULL;
+    if (!k || !r || (x->ll && !l)) {
         vs__free(k);
         vs__free(r);
+        vs__free(l);
         return VS_ENOMEM;
     }
     size_t i = 0, j = x->nsorted, o = 0;
     while (i < x->nsorted || j < x->n) {
         int from_main = j == x->n || (i < x->nsorted && x->key[i] <= x->key[j]);
         size_t s = from_main ? i++ : j++;
+        if (l) {
+            l[2 * o] = x->ll[2 * s];
+            l[2 * o + 1] = x->ll[2 * s + 1];
+        }
         k[o] = x->key[s];
         r[o++] = x->row[s];
     }
     vs__free(x->key);
     vs__free(x->row);
+    vs__free(x->ll);
     x->key = k;
     x->row = r;
+    x->ll = l;
     x->nsorted = x->n;
     return VS_OK;
 }
@@ -379,6 +458,7 @@ static vs__pidx *pidx_new(const vs__fpath *path, int type) {
 static void pidx_clear(vs__pidx *x) {
     vs__free(x->key);
     vs__free(x->row);
+    vs__free(x->ll);
     vs__free(x->tb);
     vs__free(x->toff);
     vs__free(x->tlen);
@@ -402,7 +482,7 @@ int vs__pidx_build(const vs__fpath *path, int type, size_t rows, vs__pidx_payloa
     vs__pidx *x = pidx_new(path, type);
     if (!x) return vs__errf(e, VS_ENOMEM, "out of memory building a payload index");
     int rc = add_rows(x, path, 0, rows, pay, ctx, e);
-    if (!rc && sort_entries(x->key, x->row, x->n))
+    if (!rc && sort_entries(x->key, x->row, x->ll, x->n))
         rc = vs__errf(e, VS_ENOMEM, "out of memory building a payload index");
     if (rc) {
         vs__pidx_free(x);
@@ -433,8 +513,10 @@ const char *vs__pidx_path(const vs__pidx *x) { return x->path; }
 int vs__pidx_is_live(const vs__pidx *x) { return x->live; }
 size_t vs__pidx_rows(const vs__pidx *x) { return x->rows; }
 size_t vs__pidx_entries(const vs__pidx *x) { return x->n; }
+int vs__pidx_multi(const vs__pidx *x) { return x->multi; }
 size_t vs__pidx_memory(const vs__pidx *x) {
-    return sizeof *x + x->cap * 12 + x->tbcap + x->tcap * 12 + x->hcap * 4;
+    return sizeof *x + x->cap * (x->type == VS_PINDEX_GEO ? 28 : 12) + x->tbcap + x->tcap * 12 +
+           x->hcap * 4;
 }
 
 void vs__pidx_lock(vs__pidx *x) {
@@ -453,7 +535,8 @@ int vs__pidx_sync(vs__pidx *x, size_t rows, uint64_t changes, vs__pidx_payload_f
         int rc = vs__pidx_build(path, x->type, rows, pay, ctx, &y, e);
         if (rc) return rc;
         pidx_clear(x);
-        x->key = y->key, x->row = y->row, x->n = y->n, x->cap = y->cap, x->nsorted = y->nsorted;
+        x->key = y->key, x->row = y->row, x->ll = y->ll, x->n = y->n, x->cap = y->cap;
+        x->nsorted = y->nsorted;
         x->tb = y->tb, x->tblen = y->tblen, x->tbcap = y->tbcap;
         x->toff = y->toff, x->tlen = y->tlen, x->nterms = y->nterms, x->tcap = y->tcap;
         x->hash = y->hash, x->hcap = y->hcap;
@@ -603,6 +686,7 @@ int vs__pidx_answers(const vs__pidx *x, const vs__fleaf *lf) {
     case VS__LEAF_TEXT:
         ok = x->type == VS_PINDEX_TEXT && lf->nwords > 0 && lf->nwords <= 64;
         return ok ? !x->multi : -1;
+    case VS__LEAF_GEO: return x->type == VS_PINDEX_GEO ? 1 : -1;
     }
     return -1;
 }
@@ -656,6 +740,15 @@ double vs__pidx_estimate(const vs__pidx *x, const vs__fleaf *lf, int *exact) {
             if (c < m) m = c;
         }
         return m;
+    }
+    case VS__LEAF_GEO: {
+        /* Entries in the covering's cells: an upper bound (boundary cells' points are
+         * checked by vs__pidx_rows_of, so the answer itself is exact). */
+        const vs__s2_covering *cv = vs__geo_region_covering(lf->geo);
+        size_t c = 0;
+        for (size_t i = 0; i < cv->n; i++)
+            c += lower(x, vs__s2_range_max(cv->cells[i]) + 1) - lower(x, vs__s2_range_min(cv->cells[i]));
+        return (double)(c + (x->n - x->nsorted));
     }
     }
     return -1;
@@ -724,8 +817,45 @@ int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int
         vs__free(one);
         return VS_OK;
     }
+    case VS__LEAF_GEO: {
+        /* Cells the region holds whole need no check; the boundary cells' points are
+         * tested exactly with the coordinates kept beside the keys. */
+        const vs__s2_covering *cv = vs__geo_region_covering(lf->geo);
+        for (size_t i = 0; i < cv->n; i++) {
+            size_t a = lower(x, vs__s2_range_min(cv->cells[i]));
+            size_t b = lower(x, vs__s2_range_max(cv->cells[i]) + 1);
+            if (cv->inside[i]) {
+                for (size_t j = a; j < b; j++) bits[x->row[j] >> 6] |= 1ull << (x->row[j] & 63);
+                continue;
+            }
+            for (size_t j = a; j < b; j++)
+                if (vs__geo_region_contains(lf->geo, x->ll[2 * j], x->ll[2 * j + 1]))
+                    bits[x->row[j] >> 6] |= 1ull << (x->row[j] & 63);
+        }
+        for (size_t j = x->nsorted; j < x->n; j++)
+            if (vs__geo_region_contains(lf->geo, x->ll[2 * j], x->ll[2 * j + 1]))
+                bits[x->row[j] >> 6] |= 1ull << (x->row[j] & 63);
+        return VS_OK;
+    }
     }
     return 1;
+}
+
+int vs__pidx_geo_scan(const vs__pidx *x, const vs__s2_covering *cv, vs__pidx_geo_fn fn,
+                      void *ctx) {
+    if (x->type != VS_PINDEX_GEO) return 0;
+    for (size_t i = 0; i < cv->n; i++) {
+        size_t b = lower(x, vs__s2_range_max(cv->cells[i]) + 1);
+        for (size_t j = lower(x, vs__s2_range_min(cv->cells[i])); j < b; j++) {
+            int r = fn(ctx, x->row[j], x->ll[2 * j], x->ll[2 * j + 1]);
+            if (r) return r;
+        }
+    }
+    for (size_t j = x->nsorted; j < x->n; j++) {
+        int r = fn(ctx, x->row[j], x->ll[2 * j], x->ll[2 * j + 1]);
+        if (r) return r;
+    }
+    return 0;
 }
 
 /* --------------------------------------------------------------- files ---- */
@@ -734,7 +864,8 @@ int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int
  *   u32 type | u32 flags (1 incomplete, 2 multi) | u64 rows | u64 n | u64 nterms
  *   u64 term bytes | u32 path length | path bytes | zero pad to 8
  *   n × u64 key | n × u32 row | pad to 8 | nterms × u64 offset | nterms × u32 length
- *   | pad to 8 | term bytes */
+ *   | pad to 8 | term bytes | geo only: pad to 8 | n × (f64 lat, f64 lon)
+ * A geo entry's key is the S2 leaf cell of its point (checked on load). */
 static void file_name(char *buf, size_t cap, const char *path_text, int type) {
     uint64_t h = vs__checksum_seed(path_text, strlen(path_text), (uint64_t)type);
     snprintf(buf, cap, "pidx-%016" PRIx64, h);
@@ -744,7 +875,9 @@ static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 int vs__pidx_save(const vs__pidx *x, const char *seg_dir, vs__err *e) {
     size_t pl = strlen(x->path);
-    size_t len = pad8(44 + pl) + pad8(x->n * 12) + pad8(x->nterms * 12) + x->tblen;
+    size_t geo_off = pad8(44 + pl) + pad8(x->n * 12) + pad8(x->nterms * 12) + pad8(x->tblen);
+    size_t len = x->type == VS_PINDEX_GEO ? geo_off + x->n * 16
+                                          : pad8(44 + pl) + pad8(x->n * 12) + pad8(x->nterms * 12) + x->tblen;
     uint8_t *b = vs__calloc(1, len ? len : 1), *p = b;
     if (!b) return vs__errf(e, VS_ENOMEM, "out of memory saving a payload index");
     vs__put_u32(p, (uint32_t)x->type);
@@ -765,6 +898,12 @@ int vs__pidx_save(const vs__pidx *x, const char *seg_dir, vs__err *e) {
     for (size_t i = 0; i < x->nterms; i++) vs__put_u32(p + 4 * i, x->tlen[i]);
     p = b + pad8(44 + pl) + pad8(x->n * 12) + pad8(x->nterms * 12);
     if (x->tblen) memcpy(p, x->tb, x->tblen);
+    if (x->type == VS_PINDEX_GEO)
+        for (size_t i = 0; i < 2 * x->n; i++) {
+            uint64_t u;
+            memcpy(&u, &x->ll[i], 8);
+            vs__put_u64(b + geo_off + 8 * i, u);
+        }
     char name[40], path[4200];
     file_name(name, sizeof name, x->path, x->type);
     int rc = vs__path_join(path, sizeof path, seg_dir, name, e);
@@ -807,7 +946,10 @@ int vs__pidx_load(const char *seg_dir, const vs__fpath *fpath, int type, size_t 
     if (vs__get_u64(b + 8) != rows) BAD("covers another number of rows");
     if (n > len / 12 || nt > len / 12 || tbl > len || flags > 3) BAD("has bad counts");
     size_t off = pad8(44 + pl);
-    if (off + pad8(n * 12) + pad8(nt * 12) + tbl != len) BAD("has the wrong size");
+    size_t geo_off = off + pad8(n * 12) + pad8(nt * 12) + pad8(tbl);
+    if (type == VS_PINDEX_GEO ? (n > (len - geo_off) / 16 || geo_off + n * 16 != len)
+                              : off + pad8(n * 12) + pad8(nt * 12) + tbl != len)
+        BAD("has the wrong size");
     if (type != VS_PINDEX_KEYWORD && type != VS_PINDEX_TEXT && (nt || tbl)) BAD("has stray terms");
     if (!(x = pidx_new(fpath, type))) goto oom;
     x->rows = rows;
@@ -824,6 +966,14 @@ int vs__pidx_load(const char *seg_dir, const vs__fpath *fpath, int type, size_t 
         if ((type == VS_PINDEX_KEYWORD || type == VS_PINDEX_TEXT) && x->key[i] >= nt)
             BAD("names an unknown term");
         if (type == VS_PINDEX_BOOL && x->key[i] > 1) BAD("holds a bad boolean");
+        if (type == VS_PINDEX_GEO) {
+            uint64_t ua = vs__get_u64(b + geo_off + 16 * i), uo = vs__get_u64(b + geo_off + 16 * i + 8);
+            memcpy(&x->ll[2 * i], &ua, 8);
+            memcpy(&x->ll[2 * i + 1], &uo, 8);
+            if (vs__geo_check(x->ll[2 * i], x->ll[2 * i + 1]) ||
+                vs__s2_from_latlng(x->ll[2 * i], x->ll[2 * i + 1]) != x->key[i])
+                BAD("holds a bad point");
+        }
     }
     x->n = x->nsorted = n;
     if (nt) {
@@ -864,15 +1014,15 @@ fail:
 
 /* ---------------------------------------------------------------- names ---- */
 
-static const char *const type_names[] = {NULL, "keyword", "integer", "float", "bool", "datetime", "text"};
+static const char *const type_names[] = {NULL, "keyword", "integer", "float", "bool", "datetime", "text", "geo"};
 
 const char *vs__pindex_type_name(int type) {
-    return type >= VS_PINDEX_KEYWORD && type <= VS_PINDEX_TEXT ? type_names[type] : "unknown";
+    return type >= VS_PINDEX_KEYWORD && type <= VS_PINDEX_GEO ? type_names[type] : "unknown";
 }
 
 int vs__pindex_type_parse(const char *s) {
     if (!s) return -1;
-    for (int t = VS_PINDEX_KEYWORD; t <= VS_PINDEX_TEXT; t++)
+    for (int t = VS_PINDEX_KEYWORD; t <= VS_PINDEX_GEO; t++)
         if (!strcmp(s, type_names[t])) return t;
     return -1;
 }

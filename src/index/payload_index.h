@@ -10,7 +10,9 @@
  * same walker the evaluator uses, so the two cannot disagree) becomes an entry
  * (key, row). Keys are 64-bit and order-preserving: integers and datetimes (UTC µs) as
  * offset int64, floats by their IEEE bits flipped to sort as unsigned, bools 0/1,
- * keyword strings and text words as term ids from the segment's term dictionary. Entries
+ * keyword strings and text words as term ids from the segment's term dictionary, geo
+ * points as their S2 leaf cell id (geo/s2.h) with the exact lat/lon kept beside the entry
+ * (28 bytes per point). Entries
  * are sorted by (key, row), so an equality or a range is a slice found by binary search,
  * and its length is the planner's estimate. Rows whose payloads hold values the index
  * type does not cover (a string under an integer index) simply have no entry for them;
@@ -18,7 +20,12 @@
  * any) marks the segment's index "incomplete" and it then declines numeric leaves (the
  * evaluator decides them), so an index never changes an answer.
  *
- * Exactness: keyword/integer/float/bool/datetime answers are exact. A text index answers
+ * Geo leaves: the region's S2 covering (made once per filter) gives one key range per
+ * cell; points in cells the region holds whole are taken as they are, points in boundary
+ * cells are tested with the region's exact rule (geo/geo.h) on the kept coordinates — so
+ * geo answers are exact and read no payload; the estimate is the entries in the cells.
+ *
+ * Exactness: keyword/integer/float/bool/datetime/geo answers are exact. A text index answers
  * "every word in some value" from the words of all the row's strings, which is exact
  * unless some row holds more than one string (then a superset, checked by the caller).
  *
@@ -59,6 +66,8 @@ const char *vs__pidx_path(const vs__pidx *x);
 int vs__pidx_is_live(const vs__pidx *x);
 size_t vs__pidx_memory(const vs__pidx *x);
 size_t vs__pidx_entries(const vs__pidx *x);
+/* 1 when some row holds more than one value of the path. */
+int vs__pidx_multi(const vs__pidx *x);
 
 /* Live index: lock while reading or syncing (a frozen index ignores these). */
 void vs__pidx_lock(vs__pidx *x);
@@ -85,6 +94,14 @@ int vs__pidx_answers(const vs__pidx *x, const vs__fleaf *lf);
 double vs__pidx_estimate(const vs__pidx *x, const vs__fleaf *lf, int *exact);
 int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int *exact);
 
+/* Geo index: fn(ctx, row, lat, lon) for every entry in the covering's cells and in the
+ * unsorted tail — a superset of the points in the covered region, each point once; fn
+ * returns 0 to go on, anything else to stop (returned). A live index must be locked. */
+struct vs__s2_covering;
+typedef int (*vs__pidx_geo_fn)(void *ctx, uint32_t row, double lat, double lon);
+int vs__pidx_geo_scan(const vs__pidx *x, const struct vs__s2_covering *cv, vs__pidx_geo_fn fn,
+                      void *ctx);
+
 /* Files: seg_dir/pidx-<16 hex digits of a hash of type and path>. Save is atomic. Load
  * verifies the checksum and every invariant; VS_ENOTFOUND when there is no file,
  * VS_ECORRUPT/VS_EFORMAT/VS_EVERSION when it cannot be used. */
@@ -93,7 +110,7 @@ int vs__pidx_load(const char *seg_dir, const vs__fpath *path, int type, size_t r
                   vs__pidx **out, vs__err *e);
 void vs__pidx_unlink(const char *seg_dir, const char *path_text, int type);
 
-/* enum vs_pindex_type ↔ "keyword", "integer", "float", "bool", "datetime", "text". */
+/* enum vs_pindex_type ↔ "keyword", "integer", "float", "bool", "datetime", "text", "geo". */
 const char *vs__pindex_type_name(int type);
 int vs__pindex_type_parse(const char *s);
 

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geo/geo.h"
 #include "query/datetime.h"
 #include "query/filter_text.h"
 #include "query/regex.h"
@@ -56,7 +57,7 @@ enum fnode_kind {
     N_NESTED
 };
 
-enum pred_kind { P_EQ = 1, P_EXCEPT, P_RANGE, P_DTRANGE, P_REGEX, P_TEXT };
+enum pred_kind { P_EQ = 1, P_EXCEPT, P_RANGE, P_DTRANGE, P_REGEX, P_TEXT, P_GEO };
 enum { Q_ANY = 0, Q_ALL = 1 };
 enum { B_GT = 1, B_GTE = 2, B_LT = 4, B_LTE = 8 };
 enum { C_MUST = 0, C_SHOULD, C_MUST_NOT, C_MIN, C_NCLAUSE };
@@ -99,6 +100,7 @@ struct fnode {
     int64_t dgt, dgte, dlt, dlte;     /* P_DTRANGE (µs) */
     vs__regex *rx;                    /* P_REGEX */
     fstr *words;                      /* P_TEXT: lower-cased, distinct */
+    vs__geo_region *geo;              /* P_GEO */
     size_t nwords;
     fid *ids;                         /* N_HAS_ID, sorted: numbers first */
     size_t nids;
@@ -176,6 +178,7 @@ static void node_free(fnode *n) {
     vs__free(n->cpath);
     set_free(&n->set);
     vs__regex_put(n->rx);
+    vs__geo_region_free(n->geo);
     for (size_t i = 0; i < n->nwords; i++) vs__free(n->words[i].s);
     vs__free(n->words);
     for (size_t i = 0; i < n->nids; i++) vs__free(n->ids[i].str);
@@ -627,6 +630,183 @@ static int compile_bounds(cctx *c, const char *p, fnode *n, int count) {
     return VS_OK;
 }
 
+/* ---- geo conditions (geo/geo.h has the geometry) ---- */
+
+/* A number member as a double; "lat"/"lon" members of a point. */
+static int geo_num(cctx *c, const char *p, const char *what, double *out) {
+    vs__jt_num num;
+    int t = jtype(c, p);
+    if (t != VS__JT_NUM) return cerr(c, p, "%s must be a number, got %s", what, type_name(t));
+    if (!vs__jt_number(p, c->end, &num)) return cerr(c, p, "malformed number");
+    if (!isfinite(num.d)) return cerr(c, p, "%s must be a finite number", what);
+    *out = num.d;
+    return VS_OK;
+}
+
+/* {"lat": …, "lon": …} (Qdrant's GeoPoint; key order free, nothing else). */
+static int geo_point(cctx *c, const char *p, double *lat, double *lon) {
+    jmem m[4];
+    size_t cnt;
+    int rc = members(c, p, m, 4, &cnt);
+    if (rc) return rc;
+    const jmem *la = mem_get(m, cnt, "lat"), *lo = mem_get(m, cnt, "lon");
+    for (size_t i = 0; i < cnt; i++)
+        if (&m[i] != la && &m[i] != lo)
+            return cerr(c, p, "unknown key '%.64s' in a point (expected 'lat' and 'lon')", m[i].key);
+    if (!la || !lo) return cerr(c, p, "a point needs 'lat' and 'lon'");
+    if ((rc = geo_num(c, la->val, "lat", lat)) || (rc = geo_num(c, lo->val, "lon", lon))) return rc;
+    if (*lat < -90 || *lat > 90) return cerr(c, la->val, "lat %.17g is outside [-90, 90]", *lat);
+    if (*lon < -180 || *lon > 180) return cerr(c, lo->val, "lon %.17g is outside [-180, 180]", *lon);
+    return VS_OK;
+}
+
+/* Wraps a geo/geo.h constructor's VS_EINVAL as a filter error at p. */
+static int geo_made(cctx *c, const char *p, int rc, vs__err *ge) {
+    if (rc == VS_ENOMEM) return oom(c);
+    if (rc) return cerr(c, p, "%s", ge->msg);
+    return VS_OK;
+}
+
+static int compile_geo_radius(cctx *c, const char *p, fnode *n) {
+    jmem m[4];
+    size_t cnt;
+    int rc = members(c, p, m, 4, &cnt);
+    if (rc) return rc;
+    const jmem *ce = mem_get(m, cnt, "center"), *ra = mem_get(m, cnt, "radius");
+    for (size_t i = 0; i < cnt; i++)
+        if (&m[i] != ce && &m[i] != ra)
+            return cerr(c, p, "unknown key '%.64s' (expected 'center' and 'radius')", m[i].key);
+    if (!ce || !ra) return cerr(c, p, "geo_radius needs 'center' and 'radius'");
+    double lat, lon, r;
+    size_t mark = path_push(c, "center", 0);
+    rc = geo_point(c, ce->val, &lat, &lon);
+    path_pop(c, mark);
+    if (rc) return rc;
+    mark = path_push(c, "radius", 0);
+    if (!(rc = geo_num(c, ra->val, "radius", &r)) && r < 0)
+        rc = cerr(c, ra->val, "radius must be >= 0 metres, got %.17g", r);
+    path_pop(c, mark);
+    if (rc) return rc;
+    vs__err ge;
+    return geo_made(c, p, vs__geo_cap_new(lat, lon, r, &n->geo, &ge), &ge);
+}
+
+static int compile_geo_box(cctx *c, const char *p, fnode *n) {
+    jmem m[4];
+    size_t cnt;
+    int rc = members(c, p, m, 4, &cnt);
+    if (rc) return rc;
+    const jmem *tl = mem_get(m, cnt, "top_left"), *br = mem_get(m, cnt, "bottom_right");
+    for (size_t i = 0; i < cnt; i++)
+        if (&m[i] != tl && &m[i] != br)
+            return cerr(c, p, "unknown key '%.64s' (expected 'top_left' and 'bottom_right')", m[i].key);
+    if (!tl || !br) return cerr(c, p, "geo_bounding_box needs 'top_left' and 'bottom_right'");
+    double north, west, south, east;
+    size_t mark = path_push(c, "top_left", 0);
+    rc = geo_point(c, tl->val, &north, &west);
+    path_pop(c, mark);
+    if (rc) return rc;
+    mark = path_push(c, "bottom_right", 0);
+    rc = geo_point(c, br->val, &south, &east);
+    path_pop(c, mark);
+    if (rc) return rc;
+    if (north < south)
+        return cerr(c, p, "top_left lat %.17g is south of bottom_right lat %.17g", north, south);
+    vs__err ge;
+    return geo_made(c, p, vs__geo_rect_new(north, west, south, east, &n->geo, &ge), &ge);
+}
+
+/* Appends the points of {"points": [point…]} to the growing arrays. */
+typedef struct geo_rings {
+    double *lat, *lon;
+    size_t n, cap;
+    size_t *count;
+    size_t nrings;
+} geo_rings;
+
+static int geo_ring(cctx *c, const char *p, geo_rings *g) {
+    jmem m[2];
+    size_t cnt;
+    int rc = members(c, p, m, 2, &cnt);
+    if (rc) return rc;
+    const jmem *pts = mem_get(m, cnt, "points");
+    if (!pts || cnt != 1) return cerr(c, p, "a ring is {\"points\": [{\"lat\": …, \"lon\": …}, …]}");
+    if (jtype(c, pts->val) != VS__JT_ARR)
+        return cerr(c, pts->val, "points must be an array, got %s", type_name(jtype(c, pts->val)));
+    size_t len = arr_len(c, pts->val);
+    if (g->n + len > VS__GEO_POLY_POINTS_MAX)
+        return cerr(c, pts->val, "a polygon has at most %d points", VS__GEO_POLY_POINTS_MAX);
+    if (g->n + len > g->cap) {
+        size_t nc = g->cap ? g->cap : 64;
+        while (nc < g->n + len) nc *= 2;
+        double *a = vs__realloc(g->lat, nc * sizeof *a);
+        if (!a) return oom(c);
+        g->lat = a;
+        double *b = vs__realloc(g->lon, nc * sizeof *b);
+        if (!b) return oom(c);
+        g->lon = b;
+        g->cap = nc;
+    }
+    size_t *cn = vs__realloc(g->count, (g->nrings + 1) * sizeof *cn);
+    if (!cn) return oom(c);
+    g->count = cn;
+    size_t mark = path_push(c, "points", 0), i = 0;
+    vs__jt_iter it;
+    const char *v;
+    vs__jt_arr_begin(&it, pts->val, c->end);
+    while (!rc && vs__jt_arr_next(&it, &v) == 1) {
+        size_t m2 = path_push(c, NULL, i++);
+        rc = geo_point(c, v, &g->lat[g->n], &g->lon[g->n]);
+        g->n++;
+        path_pop(c, m2);
+    }
+    path_pop(c, mark);
+    if (rc) return rc;
+    g->count[g->nrings++] = len;
+    return VS_OK;
+}
+
+static int compile_geo_polygon(cctx *c, const char *p, fnode *n) {
+    jmem m[4];
+    size_t cnt;
+    int rc = members(c, p, m, 4, &cnt);
+    if (rc) return rc;
+    const jmem *ex = mem_get(m, cnt, "exterior"), *in = mem_get(m, cnt, "interiors");
+    for (size_t i = 0; i < cnt; i++)
+        if (&m[i] != ex && &m[i] != in)
+            return cerr(c, p, "unknown key '%.64s' (expected 'exterior' and 'interiors')", m[i].key);
+    if (!ex) return cerr(c, p, "geo_polygon needs 'exterior'");
+    geo_rings g = {0};
+    size_t mark = path_push(c, "exterior", 0);
+    rc = geo_ring(c, ex->val, &g);
+    path_pop(c, mark);
+    if (!rc && in && jtype(c, in->val) != VS__JT_NULL) {
+        mark = path_push(c, "interiors", 0);
+        if (jtype(c, in->val) != VS__JT_ARR)
+            rc = cerr(c, in->val, "expected an array of rings, got %s", type_name(jtype(c, in->val)));
+        else if (arr_len(c, in->val) + 1 > VS__GEO_POLY_RINGS_MAX)
+            rc = cerr(c, in->val, "a polygon has at most %d holes", VS__GEO_POLY_RINGS_MAX - 1);
+        vs__jt_iter it;
+        const char *v;
+        size_t i = 0;
+        if (!rc) vs__jt_arr_begin(&it, in->val, c->end);
+        while (!rc && vs__jt_arr_next(&it, &v) == 1) {
+            size_t m2 = path_push(c, NULL, i++);
+            rc = geo_ring(c, v, &g);
+            path_pop(c, m2);
+        }
+        path_pop(c, mark);
+    }
+    if (!rc) {
+        vs__err ge;
+        rc = geo_made(c, p, vs__geo_polygon_new(g.nrings, g.count, g.lat, g.lon, &n->geo, &ge), &ge);
+    }
+    vs__free(g.lat);
+    vs__free(g.lon);
+    vs__free(g.count);
+    return rc;
+}
+
 static int compile_field(cctx *c, const char *p, const jmem *m, size_t cnt, fnode *n) {
     const jmem *key = NULL, *op = NULL, *quant = NULL;
     for (size_t i = 0; i < cnt; i++) {
@@ -635,23 +815,33 @@ static int compile_field(cctx *c, const char *p, const jmem *m, size_t cnt, fnod
         else if (!strcmp(m[i].key, "quantifier"))
             quant = &m[i];
         else if (!strcmp(m[i].key, "match") || !strcmp(m[i].key, "range") ||
-                 !strcmp(m[i].key, "values_count")) {
+                 !strcmp(m[i].key, "values_count") || !strcmp(m[i].key, "geo_radius") ||
+                 !strcmp(m[i].key, "geo_bounding_box") || !strcmp(m[i].key, "geo_polygon")) {
             if (op)
                 return cerr(c, p, "'%s' and '%s' cannot be combined; use 'must'", op->key,
                             m[i].key);
             op = &m[i];
         } else
             return cerr(c, p, "unknown key '%.64s' in a field condition (expected 'key' with "
-                              "'match', 'range' or 'values_count')", m[i].key);
+                              "'match', 'range', 'values_count', 'geo_radius', "
+                              "'geo_bounding_box' or 'geo_polygon')", m[i].key);
     }
     if (!key) return cerr(c, p, "missing 'key' in a field condition");
     int rc = compile_path(c, key->val, n);
     if (rc) return rc;
-    if (!op) return cerr(c, p, "expected 'match', 'range' or 'values_count' with 'key'");
+    if (!op)
+        return cerr(c, p, "expected 'match', 'range', 'values_count', 'geo_radius', "
+                          "'geo_bounding_box' or 'geo_polygon' with 'key'");
     size_t mark = path_push(c, op->key, 0);
     if (!strcmp(op->key, "match"))
         rc = compile_match(c, op->val, n);
-    else
+    else if (!strncmp(op->key, "geo_", 4)) {
+        n->kind = N_FIELD;
+        n->pred = P_GEO;
+        rc = op->key[4] == 'r'   ? compile_geo_radius(c, op->val, n)
+             : op->key[4] == 'b' ? compile_geo_box(c, op->val, n)
+                                 : compile_geo_polygon(c, op->val, n);
+    } else
         rc = compile_bounds(c, op->val, n, op->key[0] == 'v');
     path_pop(c, mark);
     if (rc) return rc;
@@ -782,7 +972,9 @@ static int compile_cond(cctx *c, const char *p, int depth, int nested, fnode **o
     int rc = members(c, p, m, 8, &cnt);
     if (rc) return rc;
     if (mem_get(m, cnt, "key") || mem_get(m, cnt, "match") || mem_get(m, cnt, "range") ||
-        mem_get(m, cnt, "values_count") || mem_get(m, cnt, "quantifier")) {
+        mem_get(m, cnt, "values_count") || mem_get(m, cnt, "quantifier") ||
+        mem_get(m, cnt, "geo_radius") || mem_get(m, cnt, "geo_bounding_box") ||
+        mem_get(m, cnt, "geo_polygon")) {
         if (!(*out = vs__calloc(1, sizeof **out))) return oom(c);
         return compile_field(c, p, m, cnt, *out);
     }
@@ -1071,6 +1263,19 @@ static int dtrange_ok(const fnode *n, int64_t x) {
     return 1;
 }
 
+/* The point a payload value holds: an object with numbers "lat" and "lon" that make a
+ * valid WGS84 point (other members are ignored). 1 with the point, else 0. */
+static int geo_value(const char *p, const char *end, double *lat, double *lon) {
+    const char *a = vs__jt_get(p, end, "lat", 3), *o = vs__jt_get(p, end, "lon", 3);
+    vs__jt_num na, no;
+    if (!a || !o || vs__jt_type(a, end) != VS__JT_NUM || vs__jt_type(o, end) != VS__JT_NUM ||
+        !vs__jt_number(a, end, &na) || !vs__jt_number(o, end, &no))
+        return 0;
+    *lat = na.d;
+    *lon = no.d;
+    return vs__geo_check(na.d, no.d) == NULL;
+}
+
 /* The per-value predicate of an N_FIELD node on the value at p: 1/0/negative code. */
 static int pred_ok(ectx *x, const fnode *n, const char *p) {
     int t = vs__jt_type(p, x->end), r, scalar;
@@ -1099,6 +1304,11 @@ static int pred_ok(ectx *x, const fnode *n, const char *p) {
         if (t != VS__JT_STR) return 0;
         if ((r = str_of(x, p, &s, &len)) <= 0) return r;
         return words_ok(n, s, len);
+    case P_GEO: {
+        double lat, lon;
+        return t == VS__JT_OBJ && geo_value(p, x->end, &lat, &lon) &&
+               vs__geo_region_contains(n->geo, lat, lon);
+    }
     }
     return 0;
 }
@@ -1384,7 +1594,9 @@ static int visit_value(ectx *x, void *arg, const char *p) {
     vs__fval v;
     memset(&v, 0, sizeof v);
     v.type = vs__jt_type(p, x->end);
-    if (v.type == VS__JT_STR) {
+    if (v.type == VS__JT_OBJ) {
+        v.geo = geo_value(p, x->end, &v.lat, &v.lon);
+    } else if (v.type == VS__JT_STR) {
         int r = str_of(x, p, &v.s, &v.len);
         if (r <= 0) return r < 0 ? r : 0;
     } else if (v.type == VS__JT_NUM && !read_num(x, p, &v.num)) {
@@ -1431,6 +1643,10 @@ static int as_leaf(const fnode *n, vs__fleaf *lf) {
         lf->op = VS__LEAF_TEXT;
         lf->words = n->words;
         lf->nwords = n->nwords;
+        return 1;
+    case P_GEO:
+        lf->op = VS__LEAF_GEO;
+        lf->geo = n->geo;
         return 1;
     }
     return 0;

@@ -38,6 +38,15 @@
  *                 (query/datetime.h) compared as UTC instants against string values that
  *                 parse as datetimes; null bounds are absent; none: any number/datetime
  *            | "values_count": { "gt"|"gte"|"lt"|"lte": n, … }   the number of values
+ *            | "geo_radius": { "center": P, "radius": metres }    P = {"lat": …, "lon": …}
+ *            | "geo_bounding_box": { "top_left": P, "bottom_right": P }
+ *            | "geo_polygon": { "exterior": R [, "interiors": [R…]] }  R = {"points": [P…]}
+ *                 a value that is a geo point — an object whose numbers "lat" and "lon"
+ *                 make a valid WGS84 point (other members ignored) — lies in the region
+ *                 (geo/geo.h: radius by the WGS84 geodesic; a box whose west lon is east
+ *                 of its east lon crosses the antimeridian; polygon edges straight in
+ *                 lon/lat as in GeoJSON, holes cut out). Query points must be valid
+ *                 (lat in [-90, 90], lon in [-180, 180]); radius >= 0.
  *   V       := string | integral number | bool
  *   PATH    := [ "$." ] comp { "." comp | "[" digits "]" | "[]" }     (ext.: [ ], $, "")
  *              comp: bytes other than . [ ] " | '"' bytes other than '"' '"'
@@ -122,15 +131,16 @@ int vs__filter_eval(const vs__filter *f, vs__filter_ctx *cx, const char *payload
  * to know the tree's shape: vs__filter_estimate and vs__filter_rows ask a vs__frows
  * source about each leaf and fold the answers through must / should / must_not.
  * Leaves offered: "match" value/any (EQ), numeric "range" (RANGE), datetime "range"
- * (DTRANGE) and "match.text" (TEXT), each with the default quantifier "any"; every
- * other condition is left to vs__filter_eval. */
+ * (DTRANGE), "match.text" (TEXT) and the geo conditions (GEO), each with the default
+ * quantifier "any"; every other condition is left to vs__filter_eval. */
 
 typedef struct vs__fstr {
     char *s;
     size_t len;
 } vs__fstr;
 
-enum { VS__LEAF_EQ = 1, VS__LEAF_RANGE, VS__LEAF_DTRANGE, VS__LEAF_TEXT };
+enum { VS__LEAF_EQ = 1, VS__LEAF_RANGE, VS__LEAF_DTRANGE, VS__LEAF_TEXT, VS__LEAF_GEO };
+struct vs__geo_region;
 enum { VS__BOUND_GT = 1, VS__BOUND_GTE = 2, VS__BOUND_LT = 4, VS__BOUND_LTE = 8 };
 
 typedef struct vs__fleaf {
@@ -146,6 +156,7 @@ typedef struct vs__fleaf {
     int64_t dgt, dgte, dlt, dlte;   /* DTRANGE, UTC microseconds */
     const vs__fstr *words;  /* TEXT: distinct ASCII-folded words, all required */
     size_t nwords;
+    const struct vs__geo_region *geo; /* GEO: the region (geo/geo.h), with its covering */
 } vs__fleaf;
 
 /* A source of row sets over one segment of nrows rows (bitmaps of (nrows+63)/64 words).
@@ -186,6 +197,8 @@ typedef struct vs__fval {
     const char *s;   /* STR: decoded bytes, valid during the callback */
     size_t len;
     long double num; /* NUM: integers exact, others via double */
+    int geo;         /* OBJ: 1 when it is a valid geo point {"lat": …, "lon": …} */
+    double lat, lon;
 } vs__fval;
 typedef int (*vs__fval_fn)(void *arg, const vs__fval *v);
 /* Calls fn for every value of the path in the payload text; fn returns 0 to go on, 1 to

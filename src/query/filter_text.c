@@ -176,12 +176,13 @@ static int is_id0(unsigned c) {
 }
 static int is_id(unsigned c) { return is_id0(c) || is_digit(c); }
 
-/* 1 if the (syntactically valid) number literal s[0..n) is finite as a double. The
+/* The value of the (syntactically valid) number literal s[0..n) as a double (±HUGE_VAL
+ * when it is not finite); num_finite: 1 if it is finite. The
  * literal itself is passed through, but the filter evaluates numbers as doubles and a
  * bound that reads as infinity is refused there without a position. The digits are
  * normalised to 0.DDD…e<magnitude> (at most 40 significant digits, the exponent
  * saturated) so that a literal of any length is judged in a small buffer. */
-static int num_finite(const unsigned char *s, size_t n) {
+static double num_value(const unsigned char *s, size_t n) {
     char buf[64];
     size_t i = s[0] == '-', b = 2;
     long k = 0, ex = 0;
@@ -201,7 +202,7 @@ static int num_finite(const unsigned char *s, size_t n) {
         if (!frac && k < 100000) k++;
         if (b < 42) buf[b++] = (char)s[i];
     }
-    if (lead) return 1; /* zero */
+    if (lead) return 0; /* zero */
     if (i < n) {        /* exponent */
         int neg = 0;
         i++;
@@ -211,11 +212,14 @@ static int num_finite(const unsigned char *s, size_t n) {
         if (neg) ex = -ex;
     }
     long mag = k + ex;
-    if (mag > 400) return 0;
-    if (mag < -400) return 1; /* underflows to zero, as any JSON reader would have it */
+    if (mag > 400) return HUGE_VAL;
+    if (mag < -400) return 0; /* underflows to zero, as any JSON reader would have it */
     snprintf(buf + b, sizeof buf - b, "e%ld", mag);
-    return !isinf(strtod(buf, NULL));
+    double d = strtod(buf, NULL);
+    return s[0] == '-' ? -d : d;
 }
+
+static int num_finite(const unsigned char *s, size_t n) { return !isinf(num_value(s, n)); }
 
 static int lex_number(ftp *p, size_t i, ftok *t) {
     const unsigned char *s = p->s;
@@ -726,6 +730,104 @@ static int cond_between(ftp *p, int counts) {
     return puts_(p, "}");
 }
 
+/* point := '(' number ',' number ')' — latitude, longitude — written as {"lat":…,"lon":…}
+ * (checked here so that a bad coordinate is reported at its place in the text). */
+static int geo_point_text(ftp *p, const char *what) {
+    char ctx[80];
+    int rc;
+    ftok c[2];
+    snprintf(ctx, sizeof ctx, "'(' to start %s (latitude, longitude)", what);
+    if ((rc = expect(p, T_LP, ctx)) != VS_OK) return rc;
+    for (int i = 0; i < 2; i++) {
+        if (p->t.kind != T_NUM) return expected(p, i ? "a longitude (a number)" : "a latitude (a number)");
+        c[i] = p->t;
+        double v = num_value(p->s + p->t.at, p->t.len), lim = i ? 180 : 90;
+        if (v < -lim || v > lim)
+            return ft_err(p, p->t.at, "%s %.*s is outside [%g, %g]", i ? "longitude" : "latitude",
+                          (int)p->t.len, (const char *)p->s + p->t.at, -lim, lim);
+        if ((rc = next(p)) != VS_OK) return rc;
+        if (!i && (rc = expect(p, T_COMMA, "',' between latitude and longitude")) != VS_OK) return rc;
+    }
+    if ((rc = expect(p, T_RP, "')' after the longitude")) != VS_OK) return rc;
+    if ((rc = puts_(p, "{\"lat\":")) || (rc = put(p, p->s + c[0].at, c[0].len)) ||
+        (rc = puts_(p, ",\"lon\":")) || (rc = put(p, p->s + c[1].at, c[1].len)))
+        return rc;
+    return puts_(p, "}");
+}
+
+/* ring := '(' point {',' point} ')' as {"points":[…]} (geo/geo.h checks the count). */
+static int geo_ring_text(ftp *p, const char *what) {
+    int rc;
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "'(' to start %s", what);
+    if ((rc = expect(p, T_LP, ctx)) || (rc = puts_(p, "{\"points\":["))) return rc;
+    for (size_t i = 0;; i++) {
+        if (i && (rc = put(p, ",", 1))) return rc;
+        if ((rc = geo_point_text(p, "a point"))) return rc;
+        if (p->t.kind != T_COMMA) break;
+        if ((rc = next(p))) return rc;
+    }
+    if ((rc = expect(p, T_RP, "',' or ')' after a point"))) return rc;
+    return puts_(p, "]}");
+}
+
+/* After WITHIN: a radius, BOX or POLYGON (filter.h's geo conditions). */
+static int cond_within(ftp *p) {
+    int rc;
+    char d[FT_DESC_CAP];
+    if (is_kw(p, &p->t, "BOX")) {
+        if ((rc = next(p)) || (rc = expect(p, T_LP, "'(' after BOX")) ||
+            (rc = puts_(p, ",\"geo_bounding_box\":{\"top_left\":")) ||
+            (rc = geo_point_text(p, "the north-west corner")) ||
+            (rc = expect(p, T_COMMA, "',' between the corners")) ||
+            (rc = puts_(p, ",\"bottom_right\":")) ||
+            (rc = geo_point_text(p, "the south-east corner")) ||
+            (rc = expect(p, T_RP, "')' after the corners")))
+            return rc;
+        return puts_(p, "}");
+    }
+    if (is_kw(p, &p->t, "POLYGON")) {
+        if ((rc = next(p)) || (rc = expect(p, T_LP, "'(' after POLYGON")) ||
+            (rc = puts_(p, ",\"geo_polygon\":{\"exterior\":")) ||
+            (rc = geo_ring_text(p, "the exterior ring")))
+            return rc;
+        if (p->t.kind == T_COMMA) {
+            if ((rc = puts_(p, ",\"interiors\":["))) return rc;
+            for (size_t i = 0; p->t.kind == T_COMMA; i++) {
+                if ((rc = next(p)) || (i && (rc = put(p, ",", 1))) || (rc = geo_ring_text(p, "a hole")))
+                    return rc;
+            }
+            if ((rc = put(p, "]", 1))) return rc;
+        }
+        if ((rc = expect(p, T_RP, "',' or ')' after a ring"))) return rc;
+        return puts_(p, "}");
+    }
+    if (p->t.kind != T_NUM) return expected(p, "a radius, BOX or POLYGON after WITHIN");
+    ftok r = p->t;
+    if (r.flags & F_NEG)
+        return ft_err(p, r.at, "the radius must be >= 0, got %s", tok_desc(p, &r, d));
+    if ((rc = next(p))) return rc;
+    int km = 0;
+    if (is_kw(p, &p->t, "KM") || is_kw(p, &p->t, "M")) {
+        km = is_kw(p, &p->t, "KM");
+        if ((rc = next(p))) return rc;
+    }
+    if (!is_kw(p, &p->t, "OF")) return expected(p, "M, KM or OF after the radius");
+    if ((rc = next(p)) || (rc = puts_(p, ",\"geo_radius\":{\"center\":")) ||
+        (rc = geo_point_text(p, "the center")) || (rc = puts_(p, ",\"radius\":")))
+        return rc;
+    if (km) { /* metres, as a double: exact enough (and JSON has no units) */
+        char b[40];
+        double v = num_value(p->s + r.at, r.len) * 1000.0;
+        if (!isfinite(v)) return ft_err(p, r.at, "the radius %s is too large", tok_desc(p, &r, d));
+        snprintf(b, sizeof b, "%.17g", v);
+        rc = puts_(p, b);
+    } else {
+        rc = put(p, p->s + r.at, r.len);
+    }
+    return rc ? rc : puts_(p, "}");
+}
+
 /* path … : every condition that starts with a path. */
 static int cond_path(ftp *p, fres *r) {
     size_t kmark = p->olen, start = p->t.at;
@@ -754,6 +856,9 @@ static int cond_path(ftp *p, fres *r) {
     } else if (is_kw(p, &opt, "BETWEEN")) {
         if ((rc = insert(p, kmark, "{\"key\":")) || (rc = next(p))) return rc;
         rc = cond_between(p, 0);
+    } else if (is_kw(p, &opt, "WITHIN")) {
+        if ((rc = insert(p, kmark, "{\"key\":")) || (rc = next(p))) return rc;
+        rc = cond_within(p);
     } else if (is_kw(p, &opt, "MATCHES")) {
         if ((rc = insert(p, kmark, "{\"key\":")) || (rc = next(p))) return rc;
         if (p->t.kind != T_STR) return expected(p, "a string (the pattern) after MATCHES");
@@ -797,14 +902,14 @@ static int cond_path(ftp *p, fres *r) {
         if (rc || (neg && (rc = level_up(p, r, start)))) return rc;
         return puts_(p, neg ? "}}]}" : "}}");
     } else if (quant) {
-        return expected(p, all ? "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN or MATCHES after ALL"
-                               : "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN or MATCHES after ANY");
+        return expected(p, all ? "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, MATCHES or WITHIN after ALL"
+                               : "=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, MATCHES or WITHIN after ANY");
     } else if (opt.kind == T_WORD) {
         char q[FT_QUOTE_MAX + 4];
         quote_bytes(p->s + opt.at, opt.len, q);
         return ft_err(p, opt.at,
                       "unknown operator '%s' (expected =, !=, <, <=, >, >=, IN, NOT IN, "
-                      "BETWEEN, MATCHES, CONTAINS or IS)",
+                      "BETWEEN, MATCHES, WITHIN, CONTAINS or IS)",
                       q);
     } else {
         return expected(p, "an operator after the path");

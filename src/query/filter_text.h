@@ -11,6 +11,14 @@
  *             | path [ANY | ALL] [NOT] IN '(' [literal {',' literal}] ')'
  *             | path [ANY | ALL] BETWEEN literal AND literal     (inclusive)
  *             | path [ANY | ALL] MATCHES string        PCRE2 regex
+ *             | path [ANY | ALL] WITHIN number [M | KM] OF point   geo_radius (metres
+ *                                                      by default)
+ *             | path [ANY | ALL] WITHIN BOX '(' point ',' point ')'
+ *                                                      geo_bounding_box: the north-west
+ *                                                      and south-east corners
+ *             | path [ANY | ALL] WITHIN POLYGON '(' ring {',' ring} ')'
+ *                                                      geo_polygon: the exterior ring,
+ *                                                      then holes
  *             | path CONTAINS ANY '(' literal {',' literal} ')'
  *             | path CONTAINS ALL '(' literal {',' literal} ')'
  *             | path CONTAINS string                    full text: every word present
@@ -26,6 +34,8 @@
  *                                                      quoted: any chars but '"', '\' and
  *                                                      control chars
  *   literal  := number | string | TRUE | FALSE
+ *   point    := '(' number ',' number ')'               latitude, longitude (degrees)
+ *   ring     := '(' point {',' point} ')'
  *   string   := "'" { char | "''" } "'"                SQL quoting: '' is one quote;
  *                                                      backslashes are literal ('\d+')
  *   number   := ['-'] digits ['.' digits] [('e'|'E') ['+'|'-'] digits]
@@ -44,6 +54,14 @@
  *   a BETWEEN x AND y           → range gte x, lte y (numbers, or two datetimes)
  *   a MATCHES 're'              → {"key":"a","match":{"regex":"re"}} (compiled here too, so
  *                                 a bad pattern is reported at its place in the text)
+ *   a WITHIN 5 KM OF (52.52, 13.40)
+ *                               → {"key":"a","geo_radius":{"center":{"lat":52.52,
+ *                                 "lon":13.40},"radius":5000}} (KM: the radius × 1000
+ *                                 printed as a double; M or nothing: copied as written)
+ *   a WITHIN BOX ((n, w), (s, e)) → geo_bounding_box {top_left (n, w), bottom_right (s, e)}
+ *   a WITHIN POLYGON ((p, p, p…), (hole…)…) → geo_polygon {exterior, interiors}
+ *                                 Coordinates out of range and negative radii are
+ *                                 reported here, at their byte; the rest by filter.h.
  *   a CONTAINS ANY (…)          → match any;  a CONTAINS ALL (…) → match contains_all
  *   a CONTAINS 'words'          → match text
  *   ALL before an operator      → "quantifier":"all" on that condition; ANY is the default

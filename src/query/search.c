@@ -13,6 +13,7 @@
 #include "index/index.h"
 #include "engine/pindex.h"
 #include "query/filter.h"
+#include "query/geo_rank.h"
 #include "query/plan.h"
 #include "query/profile.h"
 #include "query/result.h"
@@ -158,6 +159,52 @@ static int parse_filter(const char *json, vs__filter **f, vs__err *e) {
     return vs__filter_parse_any(json, strlen(json), f, e);
 }
 
+/* Decay (vs_decay): replaces the sorted hits' scores by the combined ones and sorts them
+ * again, best first — for l2 the combined score is a distance (ascending), otherwise a
+ * similarity (descending). */
+typedef struct dhit {
+    double key; /* higher is better */
+    double score;
+    vs__hit h;
+} dhit;
+
+static int dhit_cmp(const void *a, const void *b) {
+    const dhit *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    if (x->h.slot != y->h.slot) return x->h.slot < y->h.slot ? -1 : 1;
+    return (x->h.row > y->h.row) - (x->h.row < y->h.row);
+}
+
+static int decay_rerank(const vs_query *q, int metric, int kind, vs__topk *t, vs__segment **segs,
+                        const vs__fpath *path, vs__filter_ctx *fx, vs__err *e) {
+    if (!t->n) return VS_OK;
+    dhit *d = vs__malloc(t->n * sizeof *d);
+    if (!d) return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+    const vs_decay *dc = q->decay;
+    for (size_t j = 0; j < t->n; j++) {
+        const vs__segment *s = segs[t->h[j].slot];
+        size_t len;
+        const char *pl = vs__seg_payload(s, t->h[j].row, &len);
+        double m;
+        int rc = vs__geo_payload_distance(path, fx, pl, len, dc->lat, dc->lon, &m, e);
+        if (rc) {
+            vs__free(d);
+            return rc;
+        }
+        double sc = t->h[j].score;
+        if (kind == VS__SCORE_NEGL2) sc = sqrt(sc < 0 ? -sc : 0);
+        double cs = vs__decay_combine(dc, metric, sc, vs__decay_term(dc, m));
+        d[j] = (dhit){metric == VS_METRIC_L2 ? -cs : cs, cs, t->h[j]};
+    }
+    qsort(d, t->n, sizeof *d, dhit_cmp);
+    for (size_t j = 0; j < t->n; j++) {
+        t->h[j] = d[j].h;
+        t->h[j].score = (float)d[j].score;
+    }
+    vs__free(d);
+    return VS_OK;
+}
+
 int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     *out = NULL;
     /* ---- stage 1: prepare ---- */
@@ -209,6 +256,17 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     vs__filter_ctx fx;
     vs__filter_ctx_init(&fx);
     size_t K = (size_t)q->k + q->offset;
+    /* a decay rescores the `candidates` nearest vectors (geo_rank.h) */
+    vs__fpath *dpath = NULL;
+    if (q->decay) {
+        if ((rc = vs__decay_prepare(q->decay, &dpath, e))) {
+            vs__filter_free(flt);
+            vs__prof_free(prof);
+            return rc;
+        }
+        size_t kc = q->decay->candidates ? q->decay->candidates : (10 * K > 100 ? 10 * K : 100);
+        if (kc > K) K = kc;
+    }
     float *qs = NULL;
     vs__topk *tops = NULL;
     vs__hit *heap = NULL;
@@ -340,9 +398,11 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
                 rc = vs__errf(e, VS_ENOMEM, "out of memory for the result");
                 break;
             }
-            for (size_t j = q->offset; j < t->n; j++) {
+            if (dpath && (rc = decay_rerank(q, fld->metric, kind, t, segs, dpath, &fx, e))) break;
+            size_t want = (size_t)q->k + q->offset;
+            for (size_t j = q->offset; j < t->n && j < want; j++) {
                 float sc = t->h[j].score;
-                if (kind == VS__SCORE_NEGL2) sc = sqrtf(sc < 0 ? -sc : 0);
+                if (kind == VS__SCORE_NEGL2 && !dpath) sc = sqrtf(sc < 0 ? -sc : 0);
                 if (q->has_threshold &&
                     (kind == VS__SCORE_NEGL2 ? sc > q->score_threshold : sc < q->score_threshold))
                     break;
@@ -365,6 +425,7 @@ done:
     vs__free(tops);
     vs__aligned_free(qs);
     vs__filter_free(flt);
+    vs__fpath_free(dpath);
     vs__filter_ctx_release(&fx);
     vs__search_ctx_release(&cx);
     if (rc) {
