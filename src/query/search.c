@@ -541,14 +541,48 @@ static void sref_sift_down(sref *h, size_t n, size_t i) {
     }
 }
 
+/* One candidate of next_ids into the bounded max-heap h. */
+static void heap_offer(sref *h, size_t *n, size_t cap, const vs__rowid *id, uint32_t si, uint32_t r) {
+    if (*n < cap) {
+        h[(*n)++] = (sref){id, si, r};
+        for (size_t i = *n - 1; i > 0;) { /* sift up */
+            size_t p = (i - 1) / 2;
+            if (id_cmp(h[i].id, h[p].id) <= 0) break;
+            sref t = h[i];
+            h[i] = h[p];
+            h[p] = t;
+            i = p;
+        }
+    } else if (id_cmp(id, h[0].id) < 0) {
+        h[0] = (sref){id, si, r};
+        sref_sift_down(h, *n, 0);
+    }
+}
+
 /* The up-to-cap smallest live ids after `lo` (inclusive if incl; lo NULL = from the
  * start), ascending. A bounded max-heap: O(n log cap) per call and no allocation beyond
- * the page, instead of sorting every id for every page. */
-static size_t next_ids(vs__segment **segs, size_t nseg, const vs__rowid *lo, int incl,
-                       sref *h, size_t cap) {
+ * the page, instead of sorting every id for every page. bits: NULL, or per segment the
+ * rows to consider (a filter's answer, tombstones applied): then only their set bits are
+ * visited, so a selective filter costs its matches, not the segment. */
+static size_t next_ids(vs__segment **segs, size_t nseg, uint64_t *const *bits,
+                       const vs__rowid *lo, int incl, sref *h, size_t cap) {
     size_t n = 0;
     for (size_t si = 0; si < nseg; si++) {
         const vs__segment *s = segs[si];
+        if (bits) {
+            size_t nw = (s->rows + 63) / 64;
+            for (size_t w = 0; w < nw; w++)
+                for (uint64_t m = bits[si][w]; m; m &= m - 1) {
+                    size_t r = w * 64 + (size_t)__builtin_ctzll(m);
+                    const vs__rowid *id = &s->ids[r];
+                    if (lo) {
+                        int c = id_cmp(id, lo);
+                        if (c < 0 || (c == 0 && !incl)) continue;
+                    }
+                    heap_offer(h, &n, cap, id, (uint32_t)si, (uint32_t)r);
+                }
+            continue;
+        }
         for (size_t r = 0; r < s->rows; r++) {
             if (vs__seg_deleted(s, r)) continue;
             const vs__rowid *id = &s->ids[r];
@@ -556,20 +590,7 @@ static size_t next_ids(vs__segment **segs, size_t nseg, const vs__rowid *lo, int
                 int c = id_cmp(id, lo);
                 if (c < 0 || (c == 0 && !incl)) continue;
             }
-            if (n < cap) {
-                h[n++] = (sref){id, (uint32_t)si, (uint32_t)r};
-                for (size_t i = n - 1; i > 0;) { /* sift up */
-                    size_t p = (i - 1) / 2;
-                    if (id_cmp(h[i].id, h[p].id) <= 0) break;
-                    sref t = h[i];
-                    h[i] = h[p];
-                    h[p] = t;
-                    i = p;
-                }
-            } else if (id_cmp(id, h[0].id) < 0) {
-                h[0] = (sref){id, (uint32_t)si, (uint32_t)r};
-                sref_sift_down(h, n, 0);
-            }
+            heap_offer(h, &n, cap, id, (uint32_t)si, (uint32_t)r);
         }
     }
     qsort(h, n, sizeof *h, sref_cmp);
@@ -590,10 +611,12 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
     vs_result *res = NULL;
     sref *h = NULL;
     vs__segment **segs = NULL;
-    /* Without a filter one round of limit+1 ids decides the page (the extra one is the
-     * next offset); with a filter candidates come in rounds until the page is full. */
-    size_t cap = (size_t)limit + 1;
-    if (f && cap < 256) cap = 256;
+    /* One round of limit+1 ids decides the page (the extra one is the next offset). With
+     * a filter, each segment's matching rows come first as a bitmap (its payload indexes
+     * answer without reading payloads where they can, query/plan.h), and only those rows
+     * are candidates. */
+    size_t cap = (size_t)limit + 1, nbits = 0;
+    uint64_t **bits = NULL;
     if ((rc = result_for(c, &res, e))) goto done_nolock;
     if (vs__result_group(res)) goto oom_nolock;
     pthread_rwlock_rdlock(&c->lock);
@@ -604,6 +627,22 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
         goto done;
     }
     size_t nseg = seg_list(c, segs);
+    if (f) {
+        if (!(bits = vs__calloc(nseg, sizeof *bits))) {
+            rc = vs__errf(e, VS_ENOMEM, "out of memory scrolling");
+            goto done;
+        }
+        nbits = nseg;
+        for (size_t i = 0; i < nseg && !rc; i++) {
+            vs__seg_plan pl;
+            memset(&pl, 0, sizeof pl);
+            plan_lock(segs[i]);
+            rc = vs__plan_bits(segs[i], f, &fx, &pl, e);
+            plan_unlock(segs[i]);
+            bits[i] = pl.bits; /* taken over */
+        }
+        if (rc) goto done;
+    }
     vs__rowid cursor, off;
     const vs__rowid *lo = NULL;
     int incl = 1;
@@ -613,18 +652,10 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
     }
     uint32_t got = 0;
     for (int more = 1; more && !rc;) {
-        size_t k = next_ids(segs, nseg, lo, incl, h, cap);
+        size_t k = next_ids(segs, nseg, bits, lo, incl, h, cap);
         more = k == cap;
         for (size_t i = 0; i < k; i++) {
             const vs__segment *s = segs[h[i].slot];
-            if (f) {
-                int m = vs__plan_row_matches(s, h[i].row, f, &fx, e);
-                if (m < 0) {
-                    rc = m;
-                    break;
-                }
-                if (!m) continue;
-            }
             if (got == limit) {
                 if (vs__result_set_next(res, h[i].id)) rc = vs__errf(e, VS_ENOMEM, "out of memory");
                 more = 0;
@@ -645,6 +676,8 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
 done:
     pthread_rwlock_unlock(&c->lock);
 done_nolock:
+    for (size_t i = 0; i < nbits; i++) vs__free(bits[i]);
+    vs__free(bits);
     vs__free(h);
     vs__free(segs);
     vs__filter_free(f);

@@ -223,7 +223,8 @@ TEST(cli, version_help_and_usage_errors) {
     static const char *const cmds[] = {"create", "import", "query",  "get",      "delete",
                                        "count",  "scroll", "info",   "list",     "drop",
                                        "flush",  "compact", "snapshot", "restore", "check",
-                                       "set-payload", "delete-payload"};
+                                       "set-payload", "delete-payload", "nearest",
+                                       "geo-distance"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         r = RUN(cmds[i], "--help");
         OK(r);
@@ -745,9 +746,10 @@ TEST(cli, filters_count_and_query) {
     OK(r);
     ASSERT_STREQ(r->out, where_count); /* same answer with the indexes */
     free(where_count);
-    r = RUN("payload-index", s, "c", "create", "n", "geo");
+    r = RUN("payload-index", s, "c", "create", "n", "geo3d");
     EXPECT_STATUS(r, 2);
-    ASSERT_CONTAINS(r->err, "unknown payload index type 'geo'");
+    ASSERT_CONTAINS(r->err, "unknown payload index type 'geo3d'");
+    ASSERT_CONTAINS(r->err, "text, geo)");
     r = RUN("payload-index", s, "c", "create", "a[x", "keyword");
     EXPECT_STATUS(r, 1);
     ASSERT_CONTAINS(r->err, "bad payload index path");
@@ -1152,4 +1154,378 @@ TEST(cli, reads_work_while_another_process_writes) {
     ASSERT_EQ(delete_status, 1);
     ASSERT_CONTAINS(delete_err, "vecstore: delete: ");
     ASSERT_EQ(count_points(s, "c"), 1);
+}
+
+/* ------------------------------------------------------------ geo ------- */
+
+/* Places around Berlin's centre (the origin of the tests) and farther away; point 7 has
+ * no location, point 8 two (Munich and one 340 m from the origin: it is as far as the
+ * nearer). */
+#define GEO_LAT 52.52
+#define GEO_LON 13.405
+static const struct {
+    int id;
+    double lat, lon;
+} geo_places[] = {{1, 52.5219, 13.4132}, {2, 52.5096, 13.3759}, {3, 52.5588, 13.2884},
+                  {4, 52.3906, 13.0645}, {5, 53.5511, 9.9937},  {6, 48.8566, 2.3522}};
+#define GEO_NPLACES (sizeof geo_places / sizeof geo_places[0])
+
+static const char *geo_points_jsonl =
+    "{\"id\": 1, \"vector\": [1, 0], \"payload\": {\"location\": {\"lat\": 52.5219, \"lon\": 13.4132}, \"open\": true}}\n"
+    "{\"id\": 2, \"vector\": [0, 1], \"payload\": {\"location\": {\"lat\": 52.5096, \"lon\": 13.3759}, \"open\": false}}\n"
+    "{\"id\": 3, \"vector\": [1, 1], \"payload\": {\"location\": {\"lat\": 52.5588, \"lon\": 13.2884}, \"open\": true}}\n"
+    "{\"id\": 4, \"vector\": [1, 2], \"payload\": {\"location\": {\"lat\": 52.3906, \"lon\": 13.0645}, \"open\": true}}\n"
+    "{\"id\": 5, \"vector\": [2, 1], \"payload\": {\"location\": {\"lat\": 53.5511, \"lon\": 9.9937}, \"open\": false}}\n"
+    "{\"id\": 6, \"vector\": [1, -1], \"payload\": {\"location\": {\"lat\": 48.8566, \"lon\": 2.3522}, \"open\": true}}\n"
+    "{\"id\": 7, \"vector\": [-1, 1], \"payload\": {\"open\": true}}\n"
+    "{\"id\": 8, \"vector\": [-1, -1], \"payload\": {\"location\": [{\"lat\": 48.1351, \"lon\": 11.582},"
+    " {\"lat\": 52.52, \"lon\": 13.41}], \"open\": false}}\n";
+
+static double geo_dist(double lat1, double lon1, double lat2, double lon2) {
+    double m = -1;
+    ASSERT_OK(vs_geo_distance(lat1, lon1, lat2, lon2, &m));
+    return m;
+}
+
+/* The expected nearest-first order of geo_points_jsonl from the test origin: ids and
+ * distances (7 has no location and is left out). */
+static size_t geo_expected(int *ids, double *dist) {
+    size_t n = 0;
+    for (size_t i = 0; i < GEO_NPLACES; i++) {
+        ids[n] = geo_places[i].id;
+        dist[n++] = geo_dist(GEO_LAT, GEO_LON, geo_places[i].lat, geo_places[i].lon);
+    }
+    double m8 = geo_dist(GEO_LAT, GEO_LON, 48.1351, 11.582), m8b = geo_dist(GEO_LAT, GEO_LON, 52.52, 13.41);
+    ids[n] = 8;
+    dist[n++] = m8 < m8b ? m8 : m8b;
+    for (size_t i = 1; i < n; i++) /* insertion sort by distance */
+        for (size_t j = i; j > 0 && dist[j] < dist[j - 1]; j--) {
+            double t = dist[j];
+            dist[j] = dist[j - 1], dist[j - 1] = t;
+            int u = ids[j];
+            ids[j] = ids[j - 1], ids[j - 1] = u;
+        }
+    return n;
+}
+
+/* Checks that stdout is a json array of n hits with these ids and scores (distances). */
+static void expect_hits(const char *out, const int *ids, const double *scores, size_t n) {
+    cJSON *j = jparse(out);
+    ASSERT_MSG(cJSON_IsArray(j) && (size_t)cJSON_GetArraySize(j) == n, "want %zu hits: %.600s", n, out);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *h = cJSON_GetArrayItem(j, (int)i);
+        ASSERT_MSG((int)jnum(h, "id") == ids[i], "hit %zu: id %d, want %d (%.600s)", i,
+                   (int)jnum(h, "id"), ids[i], out);
+        ASSERT_NEAR(jnum(h, "score"), scores[i], 1e-6);
+    }
+    cJSON_Delete(j);
+}
+
+TEST(cli, nearest_orders_by_geodesic_distance) {
+    const char *s = make_store(2, NULL);
+    write_text("g.jsonl", geo_points_jsonl);
+    OK(RUN("import", s, "c", vt_path("g.jsonl")));
+    int ids[16];
+    double dist[16];
+    size_t n = geo_expected(ids, dist);
+    ASSERT_EQ(n, 7);
+    cli_out *r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405");
+    OK(r);
+    expect_hits(r->out, ids, dist, n);
+    ASSERT_CONTAINS(r->out, "\"payload\":{\"location\":");
+    /* the same answer with a geo index, after a flush (a sealed segment) too */
+    OK(RUN("payload-index", s, "c", "create", "location", "geo"));
+    r = RUN("payload-index", s, "c", "list");
+    OK(r);
+    ASSERT_CONTAINS(r->out, "location\tgeo\t");
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "-k", "3");
+    OK(r);
+    expect_hits(r->out, ids, dist, 3);
+    OK(RUN("flush", s, "c"));
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "-k", "10",
+            "--no-payload");
+    OK(r);
+    expect_hits(r->out, ids, dist, n);
+    ASSERT(!strstr(r->out, "payload"));
+    /* --max-distance: only the points within 10 km */
+    size_t within = 0;
+    while (within < n && dist[within] <= 10000) within++;
+    ASSERT_EQ(within, 4);
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "--max-distance", "10000");
+    OK(r);
+    expect_hits(r->out, ids, dist, within);
+    /* filters: --where with a WITHIN condition, --filter with geo_radius, both with others */
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "--where",
+            "location WITHIN 5 KM OF (52.52, 13.405)");
+    OK(r);
+    size_t in5 = 0;
+    while (in5 < n && dist[in5] <= 5000) in5++;
+    ASSERT_EQ(in5, 3);
+    expect_hits(r->out, ids, dist, in5);
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "--filter",
+            "{\"must\": [{\"key\": \"location\", \"geo_radius\": {\"center\": {\"lat\": 52.52, \"lon\": 13.405},"
+            " \"radius\": 5000}}, {\"key\": \"open\", \"match\": {\"value\": true}}]}");
+    OK(r);
+    cJSON *j = jparse(r->out);
+    ASSERT_EQ(cJSON_GetArraySize(j), 1); /* 1 is open; 2 and 8 are not */
+    ASSERT_EQ(jnum(cJSON_GetArrayItem(j, 0), "id"), 1);
+    cJSON_Delete(j);
+    r = RUN("count", s, "c", "--where", "location WITHIN BOX ((53, 13), (52, 14))");
+    OK(r);
+    ASSERT_STREQ(r->out, "5\n"); /* 1, 2, 3, 4 and 8's second location */
+    /* a far origin with a negative latitude; table and csv output */
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "-33.87,151.21", "-k", "1",
+            "--format", "csv");
+    OK(r);
+    ASSERT_CONTAINS(r->out, "id,score,payload\n");
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52.52,13.405", "-k", "2",
+            "--format", "table", "--no-payload");
+    OK(r);
+    ASSERT_CONTAINS(r->out, "id");
+    ASSERT_CONTAINS(r->out, "score");
+    /* geo-distance: the library's distance, %.3f; negative coordinates as positionals */
+    r = RUN("geo-distance", "52.52,13.405", "48.8566,2.3522");
+    OK(r);
+    char want[64];
+    snprintf(want, sizeof want, "%.3f\n", geo_dist(52.52, 13.405, 48.8566, 2.3522));
+    ASSERT_STREQ(r->out, want);
+    ASSERT_NEAR(atof(r->out), 878000, 0.01); /* Berlin-Paris is about 878 km */
+    r = RUN("geo-distance", "-33.87,151.21", "51.5,-0.12", "--format", "json");
+    OK(r);
+    j = jparse(r->out);
+    ASSERT_NEAR(jnum(j, "metres"), geo_dist(-33.87, 151.21, 51.5, -0.12), 1e-9);
+    cJSON_Delete(j);
+    r = RUN("geo-distance", "0,0", "0,0");
+    OK(r);
+    ASSERT_STREQ(r->out, "0.000\n");
+}
+
+TEST(cli, nearest_and_geo_distance_usage_errors) {
+    const char *s = make_store(2, NULL);
+    write_text("g.jsonl", geo_points_jsonl);
+    OK(RUN("import", s, "c", vt_path("g.jsonl")));
+    static const struct {
+        const char *origin, *msg;
+    } bad_origin[] = {
+        {"91,0", "latitude 91 is outside -90..90"}, {"0,181", "longitude 181 is outside"},
+        {"-90.5,0", "latitude -90.5"},              {"abc", "expected LAT,LON"},
+        {"52.5", "expected LAT,LON"},               {"1,2,3", "expected LAT,LON"},
+        {"x,1", "expected LAT,LON"},                {"1,", "expected LAT,LON"},
+        {"nan,0", "expected LAT,LON"},              {"inf,0", "expected LAT,LON"},
+    };
+    for (size_t i = 0; i < sizeof bad_origin / sizeof bad_origin[0]; i++) {
+        cli_out *r = RUN("nearest", s, "c", "--key", "location", "--origin", bad_origin[i].origin);
+        EXPECT_STATUS(r, 2);
+        ASSERT_CONTAINS(r->err, "vecstore: nearest: --origin: ");
+        ASSERT_CONTAINS(r->err, bad_origin[i].msg);
+        ASSERT_STREQ(r->out, "");
+    }
+    cli_out *r = RUN("nearest", s, "c", "--key", "location");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--origin LAT,LON is required");
+    r = RUN("nearest", s, "c", "--origin", "52,13");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--key PATH is required");
+    r = RUN("nearest", s, "--key", "location", "--origin", "52,13");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "missing arguments");
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "--max-distance", "-1");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--max-distance must be >= 0");
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "--max-distance", "far");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--max-distance: expected a number");
+    EXPECT_STATUS(RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "-k", "0"), 2);
+    EXPECT_STATUS(RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "--filter", "{"), 2);
+    EXPECT_STATUS(RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "--format", "xml"), 2);
+    /* what the library refuses: exit 1 with its message */
+    r = RUN("nearest", s, "c", "--key", "a[x", "--origin", "52,13");
+    EXPECT_STATUS(r, 1);
+    ASSERT_CONTAINS(r->err, "vecstore: nearest: ");
+    ASSERT_CONTAINS(r->err, "key");
+    r = RUN("nearest", s, "c", "--key", "location", "--origin", "52,13", "--where", "location WITHIN");
+    EXPECT_STATUS(r, 1);
+    ASSERT_CONTAINS(r->err, "at byte");
+    r = RUN("nearest", s, "nope", "--key", "location", "--origin", "52,13");
+    EXPECT_STATUS(r, 1);
+    /* a key with no locations is not an error: no hits */
+    r = RUN("nearest", s, "c", "--key", "open", "--origin", "52,13");
+    OK(r);
+    ASSERT_STREQ(r->out, "[]\n");
+    /* geo-distance */
+    r = RUN("geo-distance", "52,13");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "missing arguments");
+    r = RUN("geo-distance", "91,0", "0,0");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "vecstore: geo-distance: first point: latitude 91");
+    r = RUN("geo-distance", "0,0", "abc");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "second point: expected LAT,LON");
+    EXPECT_STATUS(RUN("geo-distance", "0,0", "1,1", "2,2"), 2);
+}
+
+TEST(cli, query_decay_reorders_hits) {
+    /* Query [1, 0]: point 1 ([1, 0], score 1) is in Paris, 878 km away; point 2 ([0.8,
+     * 0.6], score 0.8) is at the origin; point 3 ([0, 1], score 0) is at the origin too;
+     * point 4 ([1, 0.1]) has no location. */
+    const char *s = make_store(2, NULL);
+    write_text("d.jsonl",
+               "{\"id\": 1, \"vector\": [1, 0], \"payload\": {\"loc\": {\"lat\": 48.8566, \"lon\": 2.3522}}}\n"
+               "{\"id\": 2, \"vector\": [0.8, 0.6], \"payload\": {\"loc\": {\"lat\": 52.52, \"lon\": 13.405}}}\n"
+               "{\"id\": 3, \"vector\": [0, 1], \"payload\": {\"loc\": {\"lat\": 52.52, \"lon\": 13.405}}}\n"
+               "{\"id\": 4, \"vector\": [1, 0.1]}\n");
+    OK(RUN("import", s, "c", vt_path("d.jsonl")));
+    const double s4 = 1 / sqrt(1.01), dparis = geo_dist(52.52, 13.405, 48.8566, 2.3522);
+    cli_out *r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "4");
+    OK(r);
+    {
+        int ids[] = {1, 4, 2, 3};
+        double sc[] = {1, s4, 0.8, 0};
+        expect_hits(r->out, ids, sc, 4);
+    }
+    /* gauss over 1000 km: t(Paris) = 0.5^((d/1e6)^2); 4 has no location (t = 0) */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "4", "--decay", "gauss", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "1000000");
+    OK(r);
+    double tg = pow(0.5, (dparis / 1e6) * (dparis / 1e6));
+    ASSERT(tg < 0.8 && tg > 0.5);
+    {
+        int ids[] = {2, 1, 3, 4};
+        double sc[] = {0.8, tg, 0, 0};
+        expect_hits(r->out, ids, sc, 4);
+    }
+    /* exp with an offset of 100 km and decay 0.2; linear */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "2", "--decay", "exp", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "500000", "--decay-offset", "100000",
+            "--decay-value", "0.2");
+    OK(r);
+    {
+        int ids[] = {2, 1};
+        double sc[] = {0.8, pow(0.2, (dparis - 100000) / 500000)};
+        expect_hits(r->out, ids, sc, 2);
+    }
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "2", "--decay", "linear", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "2000000");
+    OK(r);
+    double tl = 1 - dparis * 0.5 / 2000000;
+    {
+        int ids[] = {2, 1};
+        double sc[] = {0.8, tl};
+        expect_hits(r->out, ids, sc, 2);
+    }
+    /* sum: s + W*t; with a small weight the vector score wins again */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "3", "--decay", "gauss", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "1000000", "--combine", "sum");
+    OK(r);
+    {
+        int ids[] = {2, 1, 3};
+        double sc[] = {1.8, 1 + tg, 1};
+        expect_hits(r->out, ids, sc, 3);
+    }
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "2", "--decay", "gauss", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "1000000", "--combine", "sum", "--weight", "0.1");
+    OK(r);
+    {
+        int ids[] = {1, 4};
+        double sc[] = {1 + 0.1 * tg, s4};
+        expect_hits(r->out, ids, sc, 2);
+    }
+    /* --candidates 1: only the best vector hit is rescored */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "1", "--decay", "gauss", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "1000000", "--candidates", "1");
+    OK(r);
+    {
+        int ids[] = {1};
+        double sc[] = {tg};
+        expect_hits(r->out, ids, sc, 1);
+    }
+    /* the filter applies to the candidates; a --queries file gets the decay for each */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "4", "--decay", "gauss", "--geo-key", "loc",
+            "--origin", "52.52,13.405", "--scale", "1000000", "--where",
+            "loc WITHIN 1000 KM OF (52.52, 13.405)");
+    OK(r);
+    {
+        int ids[] = {2, 1, 3};
+        double sc[] = {0.8, tg, 0};
+        expect_hits(r->out, ids, sc, 3);
+    }
+    write_text("q.jsonl", "[1, 0]\n[0, 1]\n");
+    r = RUN("query", s, "c", "--queries", vt_path("q.jsonl"), "-k", "1", "--decay", "gauss",
+            "--geo-key", "loc", "--origin", "52.52,13.405", "--scale", "1000000", "--no-payload");
+    OK(r);
+    char *nl = strchr(r->out, '\n');
+    ASSERT(nl && nl[1] && !strchr(nl + 1, '\n')[1]);
+    *nl = 0;
+    {
+        int ids[] = {2};
+        double sc[] = {0.8};
+        expect_hits(r->out, ids, sc, 1);
+        ids[0] = 3, sc[0] = 1; /* [0, 1] is nearest point 3, at the origin */
+        expect_hits(nl + 1, ids, sc, 1);
+    }
+}
+
+TEST(cli, query_decay_usage_errors) {
+    const char *s = make_store(2, NULL);
+    write_text("p.jsonl", "{\"id\": 1, \"vector\": [1, 0], \"payload\": {\"loc\": {\"lat\": 1, \"lon\": 2}}}\n");
+    OK(RUN("import", s, "c", vt_path("p.jsonl")));
+#define DQ(...)                                                                              \
+    RUN("query", s, "c", "--vector", "[1, 0]", __VA_ARGS__)
+#define DQ_OK_ARGS "--decay", "gauss", "--geo-key", "loc", "--origin", "1,2", "--scale", "1000"
+    OK(DQ(DQ_OK_ARGS));
+    static const struct {
+        const char *opt, *val, *msg;
+    } bad[] = {
+        {"--scale", "0", "--scale must be > 0 metres, got 0"},
+        {"--scale", "-5", "--scale must be > 0"},
+        {"--scale", "abc", "--scale: expected a number, got 'abc'"},
+        {"--scale", "inf", "--scale: expected a number"},
+        {"--origin", "91,0", "--origin: latitude 91 is outside -90..90"},
+        {"--origin", "abc", "--origin: expected LAT,LON in degrees, got 'abc'"},
+        {"--origin", "0,-181", "--origin: longitude -181"},
+        {"--decay", "cubic", "--decay: expected gauss, exp or linear, got 'cubic'"},
+        {"--decay-value", "1", "--decay-value must be between 0 and 1"},
+        {"--decay-value", "0", "--decay-value must be between 0 and 1"},
+        {"--decay-value", "half", "--decay-value: expected a number"},
+        {"--decay-offset", "-1", "--decay-offset must be >= 0"},
+        {"--combine", "max", "--combine: expected multiply or sum, got 'max'"},
+        {"--weight", "2", "--weight applies to --combine sum only"},
+        {"--candidates", "0", "--candidates must be between 1 and 100000"},
+        {"--candidates", "100001", "--candidates must be between 1 and 100000"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cli_out *r = DQ(DQ_OK_ARGS, bad[i].opt, bad[i].val);
+        EXPECT_STATUS(r, 2);
+        ASSERT_CONTAINS(r->err, "vecstore: query: ");
+        ASSERT_CONTAINS(r->err, bad[i].msg);
+        ASSERT_STREQ(r->out, "");
+    }
+    cli_out *r = DQ("--decay", "gauss", "--origin", "1,2", "--scale", "1000");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--decay needs --geo-key PATH");
+    r = DQ("--decay", "gauss", "--geo-key", "loc", "--scale", "1000");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--decay needs --origin LAT,LON");
+    r = DQ("--decay", "exp", "--geo-key", "loc", "--origin", "1,2");
+    EXPECT_STATUS(r, 2);
+    ASSERT_CONTAINS(r->err, "--decay needs --scale METRES");
+    static const char *const deps[] = {"--geo-key", "--origin", "--scale", "--decay-offset",
+                                       "--decay-value", "--combine", "--weight", "--candidates"};
+    for (size_t i = 0; i < sizeof deps / sizeof deps[0]; i++) {
+        r = DQ(deps[i], "1");
+        EXPECT_STATUS(r, 2);
+        char want[64];
+        snprintf(want, sizeof want, "%s needs --decay gauss|exp|linear", deps[i]);
+        ASSERT_CONTAINS(r->err, want);
+    }
+    /* the sum weight is accepted with sum */
+    OK(DQ(DQ_OK_ARGS, "--combine", "sum", "--weight", "-0.5"));
+    /* what the library refuses (a bad path) exits 1 with its message */
+    r = DQ("--decay", "gauss", "--geo-key", "a[x", "--origin", "1,2", "--scale", "1000");
+    EXPECT_STATUS(r, 1);
+    ASSERT_CONTAINS(r->err, "vecstore: query: decay: key");
+    ASSERT_STREQ(r->out, "");
+#undef DQ
+#undef DQ_OK_ARGS
 }

@@ -385,7 +385,7 @@ TEST(filter, parse_errors_name_the_path) {
         {MATCH("$.", "{\"value\":1}"), "must[0].key: empty component"},
         {"{\"must\":[{\"key\":5,\"match\":{\"value\":1}}]}", "must[0].key: expected a string"},
         {"{\"must\":[{\"match\":{\"value\":1}}]}", "must[0]: missing 'key'"},
-        {"{\"must\":[{\"key\":\"a\"}]}", "must[0]: expected 'match', 'range' or 'values_count'"},
+        {"{\"must\":[{\"key\":\"a\"}]}", "must[0]: expected 'match', 'range', 'values_count', 'geo_radius'"},
         {"{\"must\":[{\"key\":\"a\",\"values_count\":{\"gt\":1.5}}]}",
          "must[0].values_count.gt: expected a non-negative integer"},
         {"{\"must\":[{\"key\":\"a\",\"values_count\":{\"gt\":1},\"quantifier\":\"all\"}]}",

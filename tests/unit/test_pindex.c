@@ -132,7 +132,8 @@ TEST(pindex, create_drop_list_and_bad_input) {
     ASSERT_RC(vs_coll_create_payload_index(c, "one.more", VS_PINDEX_BOOL), VS_ERANGE);
     ASSERT_EQ(vs_pindex_type_parse("datetime"), VS_PINDEX_DATETIME);
     ASSERT_EQ(vs_pindex_type_parse("uuid"), VS_PINDEX_KEYWORD);
-    ASSERT_EQ(vs_pindex_type_parse("geo"), -1);
+    ASSERT_EQ(vs_pindex_type_parse("geo"), VS_PINDEX_GEO);
+    ASSERT_EQ(vs_pindex_type_parse("geopoint"), -1);
     ASSERT_STREQ(vs_pindex_type_name(VS_PINDEX_FLOAT), "float");
     /* declarations survive a reopen */
     vs_coll_close(c);

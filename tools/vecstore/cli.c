@@ -152,8 +152,13 @@ int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *specs, cons
             }
         } else {
             /* "-k5" and "-k 5"; a lone negative number is a positional (an id never is,
-             * but "-k -1" must reach the range check below). */
+             * but "-k -1" must reach the range check below, and a coordinate such as
+             * "-33.87,151.21" is one). */
             o = find_short(specs, arg[1]);
+            if (!o && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.')) {
+                a->pos[a->npos++] = arg;
+                continue;
+            }
             if (!o) return cli_usage("unknown option '%s'", arg);
             if (arg[2]) {
                 if (o->kind == OPT_FLAG)
@@ -235,6 +240,47 @@ int cli_opt_int(const cli_args *a, const char *opt, long long min, long long max
     if (errno == ERANGE || v < min || v > max)
         return cli_usage("--%s must be between %lld and %lld, got %s", opt, min, max, s);
     *out = v;
+    return CLI_OK;
+}
+
+/* strtod over the whole text: 0 and *out set when s is one finite number, else -1. */
+static int parse_double(const char *s, double *out) {
+    while (*s == ' ' || *s == '\t') s++;
+    if (!*s) return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (*end || !isfinite(d)) return -1;
+    *out = d;
+    return 0;
+}
+
+int cli_opt_double(const cli_args *a, const char *opt, double deflt, double *out) {
+    const char *s = cli_opt(a, opt);
+    if (!s) {
+        *out = deflt;
+        return CLI_OK;
+    }
+    if (parse_double(s, out)) return cli_usage("--%s: expected a number, got '%s'", opt, s);
+    return CLI_OK;
+}
+
+int cli_parse_latlon(const char *what, const char *s, double *lat, double *lon) {
+    const char *comma = strchr(s, ',');
+    char buf[128];
+    size_t n = comma ? (size_t)(comma - s) : 0;
+    if (!comma || n >= sizeof buf || strchr(comma + 1, ','))
+        return cli_usage("%s: expected LAT,LON in degrees, got '%s'", what, s);
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    if (parse_double(buf, lat) || parse_double(comma + 1, lon))
+        return cli_usage("%s: expected LAT,LON in degrees, got '%s'", what, s);
+    /* the ranges of vs_geo_distance, checked here so that the store is not touched */
+    if (*lat < -90 || *lat > 90)
+        return cli_usage("%s: latitude %g is outside -90..90 (expected LAT,LON)", what, *lat);
+    if (*lon < -180 || *lon > 180)
+        return cli_usage("%s: longitude %g is outside -180..180 (expected LAT,LON)", what, *lon);
     return CLI_OK;
 }
 

@@ -11,7 +11,8 @@
  *                 opening stores/collections, id parsing, small allocation helpers
  *   cmd_admin.c   create, list, info, drop, flush, compact, snapshot, restore, check
  *   cmd_points.c  get, delete, count, scroll, set-payload, delete-payload
- *   cmd_query.c   query
+ *   cmd_query.c   query (with --decay: hybrid geo + vector ranking)
+ *   cmd_geo.c     nearest (points by geodesic distance), geo-distance
  *   cmd_serve.c   serve (the HTTP server of vecstore_server.h)
  *   cmd_import.c  import (two passes: validate everything, then upsert in batches)
  *   reader*.c     streaming file readers (jsonl, csv, npy, fvecs), one per format
@@ -127,6 +128,12 @@ int cli_parse_u64(const char *s, size_t len, uint64_t *out);
  * Accepts a leading '-' so that "-k -1" gets a range message, not a syntax one. */
 int cli_opt_int(const cli_args *a, const char *opt, long long min, long long max,
                 long long deflt, long long *out);
+/* Parses option `opt`'s value as a finite number (deflt when absent); usage error
+ * otherwise. Ranges are the caller's to check. */
+int cli_opt_double(const cli_args *a, const char *opt, double deflt, double *out);
+/* Parses "LAT,LON" (WGS84 degrees, lat in -90..90, lon in -180..180: the ranges of
+ * vs_geo_distance); what names the argument in the usage error ("--origin"). */
+int cli_parse_latlon(const char *what, const char *s, double *lat, double *lon);
 /* Parses an id argument: a token of only digits is a numeric id (it must fit in 64
  * bits), anything else a string id; force_str makes every token a string id. The id
  * borrows s. Returns CLI_OK or a usage error. */
@@ -189,5 +196,7 @@ int cmd_check(int argc, char **argv);
 int cmd_set_payload(int argc, char **argv);
 int cmd_delete_payload(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_nearest(int argc, char **argv);
+int cmd_geo_distance(int argc, char **argv);
 
 #endif

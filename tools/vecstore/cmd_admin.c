@@ -761,8 +761,10 @@ static const char pindex_help[] =
     "\n"
     "Payload indexes make filters on a payload path fast (docs/filters.md).\n"
     "PATH uses the filter key syntax (a.b, tags[], $.meta.lang); TYPE is one of\n"
-    "keyword, integer, float, bool, datetime, text. create builds the index over\n"
-    "every segment before it returns; drop without TYPE drops every index on PATH.\n";
+    "keyword, integer, float, bool, datetime, text, geo (points {\"lat\", \"lon\"}:\n"
+    "geo_radius, geo_bounding_box, geo_polygon and nearest use it). create builds the\n"
+    "index over every segment before it returns; drop without TYPE drops every index\n"
+    "on PATH.\n";
 
 int cmd_payload_index(int argc, char **argv) {
     cli_args a;
@@ -786,7 +788,7 @@ int cmd_payload_index(int argc, char **argv) {
     int type = 0;
     if (a.npos == 5 && (type = vs_pindex_type_parse(a.pos[4])) < 0) {
         rc = cli_usage("unknown payload index type '%s' (keyword, integer, float, bool, "
-                       "datetime, text)", a.pos[4]);
+                       "datetime, text, geo)", a.pos[4]);
         goto done;
     }
     if ((rc = cli_open_both(&a, list ? CLI_OPEN_READ : CLI_OPEN_WRITE, &s, &c, NULL))) goto done;

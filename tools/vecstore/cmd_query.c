@@ -8,6 +8,12 @@
  * queries (nq > 1), printing each batch's groups as they come, so a file of any size
  * needs memory for one batch only.
  *
+ * --decay blends geography into the ranking (vs_decay): the `candidates` nearest vectors
+ * are rescored with a decay of their geodesic distance from --origin (gauss, exp or linear,
+ * equal to --decay-value at --decay-offset + --scale metres) and the best K of them are
+ * printed with the combined score. Its numbers are checked here, before the store is
+ * opened (usage errors); what the library refuses (a bad --geo-key path) exits 1.
+ *
  * Output: with --vector, json prints one array of {"id","score","payload"[,"vector"]};
  * with --queries, one such array per query per line (JSON Lines), in file order. Scores
  * are the metric's natural value (l2: distance, ascending; cosine/dot: similarity,
@@ -31,6 +37,9 @@ static const char query_help[] =
     "                     [--with-payload | --no-payload] [--offset N]\n"
     "                     [--score-threshold X] [--batch N] [--ef N]\n"
     "                     [--oversampling X] [--no-rescore] [--ignore-quantization]\n"
+    "                     [--decay gauss|exp|linear --geo-key PATH --origin LAT,LON\n"
+    "                      --scale METRES [--decay-offset METRES] [--decay-value X]\n"
+    "                      [--combine multiply|sum] [--weight W] [--candidates N]]\n"
     "                     [--format json|jsonl|table|csv]\n"
     "\n"
     "Prints the K nearest points to each query vector.\n"
@@ -63,6 +72,24 @@ static const char query_help[] =
     "  --batch N           query vectors per library call with --queries (default 256)\n"
     "  --vector-field K    jsonl/csv query files: the key/column of the vector\n"
     "\n"
+    "Hybrid geo + vector ranking (docs/cli.md, \"Geo\"): the N nearest vectors are\n"
+    "rescored with a decay t of their distance d from an origin, and the best K printed\n"
+    "with the combined score.\n"
+    "  --decay F           gauss, exp or linear: with d' = max(0, d - offset),\n"
+    "                      gauss t = X^((d'/scale)^2), exp t = X^(d'/scale),\n"
+    "                      linear t = max(0, 1 - d'(1-X)/scale); t = 1 within offset\n"
+    "  --geo-key PATH      payload path of the locations ({\"lat\": …, \"lon\": …});\n"
+    "                      a point without one gets t = 0\n"
+    "  --origin LAT,LON    the origin in degrees, e.g. 52.52,13.405\n"
+    "  --scale METRES      distance beyond the offset at which t = X (> 0, required)\n"
+    "  --decay-offset M    metres within which t = 1 (default 0)\n"
+    "  --decay-value X     t at offset + scale, 0 < X < 1 (default 0.5)\n"
+    "  --combine C         multiply (default): cosine/dot s*t (s/t when s < 0),\n"
+    "                      l2 s/t; sum: cosine/dot s + W*t, l2 s - W*t\n"
+    "  --weight W          the weight of t with --combine sum (default 1)\n"
+    "  --candidates N      vector hits rescored per query, 1..100000\n"
+    "                      (default max(10*(K+offset), 100))\n"
+    "\n"
     "Output: json (default) prints one array of {\"id\",\"score\",\"payload\"} for\n"
     "--vector, and one array per line per query for --queries (as jsonl does); table\n"
     "and csv add a \"query\" column (the 0-based query number) for --queries.\n"
@@ -76,7 +103,65 @@ static const cli_optspec query_opts[] = {
     {"no-payload", 0, OPT_FLAG},     {"offset", 0, OPT_VALUE},       {"score-threshold", 0, OPT_VALUE},
     {"batch", 0, OPT_VALUE},         {"vector-field", 0, OPT_VALUE}, {"format", 0, OPT_VALUE},
     {"read-only", 0, OPT_FLAG},      {"ef", 0, OPT_VALUE},           {"oversampling", 0, OPT_VALUE},
-    {"no-rescore", 0, OPT_FLAG},     {"ignore-quantization", 0, OPT_FLAG}, {NULL, 0, 0}};
+    {"no-rescore", 0, OPT_FLAG},     {"ignore-quantization", 0, OPT_FLAG},
+    {"decay", 0, OPT_VALUE},         {"geo-key", 0, OPT_VALUE},      {"origin", 0, OPT_VALUE},
+    {"scale", 0, OPT_VALUE},         {"decay-offset", 0, OPT_VALUE}, {"decay-value", 0, OPT_VALUE},
+    {"combine", 0, OPT_VALUE},       {"weight", 0, OPT_VALUE},       {"candidates", 0, OPT_VALUE},
+    {NULL, 0, 0}};
+
+/* --decay and its options into *d; *on says whether a decay was asked for. Every check
+ * that does not need the store is made here, so each mistake is a usage error. */
+static int parse_decay(const cli_args *a, vs_decay *d, int *on) {
+    static const char *const deps[] = {"geo-key", "origin", "scale", "decay-offset",
+                                       "decay-value", "combine", "weight", "candidates"};
+    int rc;
+    vs_decay_init(d);
+    const char *fn = cli_opt(a, "decay");
+    *on = fn != NULL;
+    if (!fn) {
+        for (size_t i = 0; i < sizeof deps / sizeof deps[0]; i++)
+            if (cli_has(a, deps[i])) return cli_usage("--%s needs --decay gauss|exp|linear", deps[i]);
+        return CLI_OK;
+    }
+    if (!strcmp(fn, "gauss"))
+        d->func = VS_DECAY_GAUSS;
+    else if (!strcmp(fn, "exp"))
+        d->func = VS_DECAY_EXP;
+    else if (!strcmp(fn, "linear"))
+        d->func = VS_DECAY_LINEAR;
+    else
+        return cli_usage("--decay: expected gauss, exp or linear, got '%s'", fn);
+    d->key = cli_opt(a, "geo-key");
+    const char *origin = cli_opt(a, "origin");
+    if (!d->key || !*d->key) return cli_usage("--decay needs --geo-key PATH (the payload path of the locations)");
+    if (!origin) return cli_usage("--decay needs --origin LAT,LON");
+    if (!cli_has(a, "scale")) return cli_usage("--decay needs --scale METRES");
+    if ((rc = cli_parse_latlon("--origin", origin, &d->lat, &d->lon))) return rc;
+    if ((rc = cli_opt_double(a, "scale", 0, &d->scale))) return rc;
+    if (!(d->scale > 0)) return cli_usage("--scale must be > 0 metres, got %s", cli_opt(a, "scale"));
+    if ((rc = cli_opt_double(a, "decay-offset", 0, &d->offset))) return rc;
+    if (d->offset < 0)
+        return cli_usage("--decay-offset must be >= 0 metres, got %s", cli_opt(a, "decay-offset"));
+    if ((rc = cli_opt_double(a, "decay-value", d->decay, &d->decay))) return rc;
+    if (!(d->decay > 0 && d->decay < 1))
+        return cli_usage("--decay-value must be between 0 and 1 (exclusive), got %s",
+                         cli_opt(a, "decay-value"));
+    const char *comb = cli_opt(a, "combine");
+    if (!comb || !strcmp(comb, "multiply"))
+        d->combine = VS_COMBINE_MULTIPLY;
+    else if (!strcmp(comb, "sum"))
+        d->combine = VS_COMBINE_SUM;
+    else
+        return cli_usage("--combine: expected multiply or sum, got '%s'", comb);
+    if (cli_has(a, "weight") && d->combine != VS_COMBINE_SUM)
+        return cli_usage("--weight applies to --combine sum only");
+    if ((rc = cli_opt_double(a, "weight", d->weight, &d->weight))) return rc;
+    long long cand;
+    if ((rc = cli_opt_int(a, "candidates", VS_DECAY_CANDIDATES_MIN, VS_DECAY_CANDIDATES_MAX, 0, &cand)))
+        return rc;
+    d->candidates = (uint32_t)cand;
+    return CLI_OK;
+}
 
 /* Runs one vs_query_run over nq vectors and prints its groups. */
 /* --profile FILE / --analyze (single queries): where the profile goes. */
@@ -226,6 +311,9 @@ int cmd_query(int argc, char **argv) {
         has_thr = 1;
         thr = (float)d;
     }
+    vs_decay decay;
+    int has_decay;
+    if ((rc = parse_decay(&a, &decay, &has_decay))) goto done;
     if (vtext && (rc = cli_parse_vector("vector", vtext, &vec, &vdim))) goto done;
     if (qfile) {
         const char *t = cli_opt(&a, "type");
@@ -256,6 +344,7 @@ int cmd_query(int argc, char **argv) {
     q.with = cli_with(&a);
     q.has_threshold = has_thr;
     q.score_threshold = thr;
+    q.decay = has_decay ? &decay : NULL;
     q.flags = cli_has(&a, "exact") ? VS_QUERY_EXACT : 0;
     if (cli_has(&a, "no-rescore")) q.flags |= VS_QUERY_NO_RESCORE;
     if (cli_has(&a, "ignore-quantization")) q.flags |= VS_QUERY_IGNORE_QUANT;

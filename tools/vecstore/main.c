@@ -27,6 +27,8 @@ static const command commands[] = {
     {"create", cmd_create, "create a collection (and the store if missing)"},
     {"import", cmd_import, "load points from .jsonl, .csv, .npy or .fvecs"},
     {"query", cmd_query, "nearest neighbours of one vector or a file of vectors"},
+    {"nearest", cmd_nearest, "points nearest a location (geodesic distance)"},
+    {"geo-distance", cmd_geo_distance, "the geodesic distance between two locations"},
     {"get", cmd_get, "points by id"},
     {"delete", cmd_delete, "delete points by id"},
     {"count", cmd_count, "count points, optionally matching a filter"},
@@ -60,8 +62,9 @@ static void usage(FILE *f) {
         fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Global options (defaults for every command that accepts them):\n"
-          "  --format F   output format: table (default for info, list, count, check),\n"
-          "               json (default for query, get, scroll), jsonl, csv\n"
+          "  --format F   output format: table (default for info, list, count, check,\n"
+          "               geo-distance), json (default for query, nearest, get, scroll),\n"
+          "               jsonl, csv\n"
           "  --fsync P    durability of write commands: always (default), batch, off\n"
           "\n"
           "Exit status: 0 success, 1 error, 2 usage error. Data is written to stdout;\n"
