@@ -307,7 +307,7 @@ static PyObject *Coll_create_index(CollObject *c, PyObject *args) {
     if (t < 0) {
         char buf[200];
         snprintf(buf, sizeof buf, "unknown payload index type '%s' (keyword, integer, float, bool, "
-                 "datetime, text)", type);
+                 "datetime, text, geo)", type);
         return vsx_raise(VS_EINVAL, buf);
     }
     int rc;
@@ -493,18 +493,31 @@ static int result_arrays(PyObject *res, vs_result *r, uint32_t k, int rc, const 
     return 0;
 }
 
-/* query(vectors, k, field, filter, with, flags, ef, threshold, offset, oversampling)
- *   -> (Result, ids (nq, k), scores (nq, k)) */
+/* A decay tuple (func, key, lat, lon, scale, offset, decay, combine, weight, candidates)
+ * into *d; d->key points into the tuple's str, which the caller's args keep alive. */
+static int decay_from_py(PyObject *t, vs_decay *d) {
+    vs_decay_init(d);
+    if (!PyArg_ParseTuple(t, "isddddidI;decay must be (func, key, lat, lon, scale, offset, decay, combine, "
+                             "weight, candidates)", &d->func, &d->key, &d->lat, &d->lon, &d->scale, &d->offset,
+                          &d->decay, &d->combine, &d->weight, &d->candidates))
+        return -1;
+    return 0;
+}
+
+/* query(vectors, k, field, filter, with, flags, ef, threshold, offset, oversampling[, decay])
+ *   -> (Result, ids (nq, k), scores (nq, k)); decay None or a tuple (decay_from_py) */
 static PyObject *Coll_query(CollObject *c, PyObject *args) {
-    PyObject *vec_obj, *thr_obj;
+    PyObject *vec_obj, *thr_obj, *decay_obj = Py_None;
     unsigned int k, ef, offset;
     const char *field, *filter;
     int with;
     unsigned int flags;
     float oversampling;
-    if (!PyArg_ParseTuple(args, "OIzziIIOIf", &vec_obj, &k, &field, &filter, &with, &flags, &ef, &thr_obj,
-                          &offset, &oversampling))
+    if (!PyArg_ParseTuple(args, "OIzziIIOIf|O", &vec_obj, &k, &field, &filter, &with, &flags, &ef, &thr_obj,
+                          &offset, &oversampling, &decay_obj))
         return NULL;
+    vs_decay decay;
+    if (decay_obj != Py_None && decay_from_py(decay_obj, &decay) < 0) return NULL;
     vsx_vecs v;
     if (vsx_vecs_get(vec_obj, &v, "query vectors") < 0) return NULL;
     vs_query q;
@@ -520,6 +533,7 @@ static PyObject *Coll_query(CollObject *c, PyObject *args) {
     q.flags = flags;
     q.ef = ef;
     q.oversampling = oversampling;
+    q.decay = decay_obj != Py_None ? &decay : NULL;
     if (thr_obj != Py_None) {
         double t = PyFloat_AsDouble(thr_obj);
         if (t == -1.0 && PyErr_Occurred()) {
@@ -546,6 +560,33 @@ static PyObject *Coll_query(CollObject *c, PyObject *args) {
     PyObject *res = vsx_result_wrap(r, (int)c->nfields);
     if (!res) return NULL;
     if (flags & VS_QUERY_EXPLAIN) return Py_BuildValue("(NOO)", res, Py_None, Py_None);
+    PyObject *ids, *sc;
+    if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
+        Py_DECREF(res);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", res, ids, sc);
+}
+
+/* nearest(key, lat, lon, k, max_distance, filter, with) -> (Result, ids (1, k),
+ * scores (1, k)): vs_geo_nearest, nearest first, scores in metres; max_distance < 0 is
+ * no limit. */
+static PyObject *Coll_nearest(CollObject *c, PyObject *args) {
+    vs_geo_query q;
+    vs_geo_query_init(&q);
+    unsigned int k;
+    if (!PyArg_ParseTuple(args, "sddIdzi", &q.key, &q.lat, &q.lon, &k, &q.max_distance, &q.filter, &q.with))
+        return NULL;
+    q.k = k;
+    vs_result *r = NULL;
+    int rc, mrc = VS_OK;
+    char msg[600];
+    const int64_t *mi = NULL;
+    const float *ms = NULL;
+    RUN(c, rc, msg, rc = vs_geo_nearest(h, &q, &r); if (!rc) mrc = vs_result_matrix(r, k, &mi, &ms));
+    if (rc) return vsx_failed(rc, msg);
+    PyObject *res = vsx_result_wrap(r, (int)c->nfields);
+    if (!res) return NULL;
     PyObject *ids, *sc;
     if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
         Py_DECREF(res);
@@ -620,6 +661,7 @@ static PyMethodDef Coll_methods[] = {
     {"get", (PyCFunction)Coll_get, METH_VARARGS, NULL},
     {"scroll", (PyCFunction)Coll_scroll, METH_VARARGS, NULL},
     {"query", (PyCFunction)Coll_query, METH_VARARGS, NULL},
+    {"nearest", (PyCFunction)Coll_nearest, METH_VARARGS, NULL},
     {"bench_queries", (PyCFunction)Coll_bench_queries, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL}};
 

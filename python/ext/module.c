@@ -328,6 +328,22 @@ static PyObject *m_simd(PyObject *self, PyObject *noargs) {
     return PyUnicode_FromString(vs_simd_name());
 }
 
+/* geo_distance(lat1, lon1, lat2, lon2): the WGS84 geodesic in metres (a few µs of
+ * arithmetic: the GIL is kept). */
+static PyObject *m_geo_distance(PyObject *self, PyObject *args) {
+    (void)self;
+    double lat1, lon1, lat2, lon2, m = 0;
+    if (!PyArg_ParseTuple(args, "dddd", &lat1, &lon1, &lat2, &lon2)) return NULL;
+    int rc = vs_geo_distance(lat1, lon1, lat2, lon2, &m);
+    if (rc) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "geo_distance: (%g, %g), (%g, %g): a coordinate is not finite or out of range "
+                 "(lat -90..90, lon -180..180)", lat1, lon1, lat2, lon2);
+        return vsx_raise(rc, msg);
+    }
+    return PyFloat_FromDouble(m);
+}
+
 /* vs_store_check's reports, collected without the GIL and turned into tuples after. */
 typedef struct note {
     int level;
@@ -416,6 +432,8 @@ static PyMethodDef g_methods[] = {
     {"errname", m_errname, METH_O, "Symbolic name of a VecStore error code ('VS_EDIM')."},
     {"errstr", m_errstr, METH_O, "Default text of a VecStore error code."},
     {"simd", m_simd, METH_NOARGS, "The distance kernel in use: 'scalar', 'avx2' or 'avx512'."},
+    {"geo_distance", m_geo_distance, METH_VARARGS,
+     "geo_distance(lat1, lon1, lat2, lon2) -> metres: the WGS84 geodesic distance."},
     {"check", m_check, METH_VARARGS,
      "check(path) -> (rc, [(level, file, message), ...]): verifies every checksum of a store."},
     {NULL, NULL, 0, NULL}};

@@ -8,6 +8,9 @@
         {"key": "lang", "match": {"value": "en"}}]})
     res.ids, res.scores                               # (nq, k) NumPy arrays
 
+    near = coll.nearest("location", 52.52, 13.405, k=5)   # by geodesic distance (metres)
+    res = coll.query(q, decay=vecstore.Decay(key="location", lat=52.52, lon=13.405, scale=5000))
+
     remote = vecstore.connect("http://127.0.0.1:6333")   # the same API over HTTP
     adb = await vecstore.open_async("./data")             # the same API with await
 
@@ -21,11 +24,12 @@ from ._vecstore import simd as _simd
 from ._embedded import Collection, Store, open
 from ._remote import RemoteCollection, RemoteStore, connect
 from ._async import AsyncCollection, AsyncVecStore, connect_async, open_async
+from ._geo import Decay, geo_distance
 from ._results import Hit, Point, Points, QueryResult
 
 __all__ = ["open", "connect", "open_async", "connect_async", "Store", "Collection", "RemoteStore",
            "RemoteCollection", "AsyncVecStore", "AsyncCollection", "QueryResult", "Points", "Hit",
-           "Point", "simd", "__version__"] + [n for n in dir(_errors) if n.endswith("Error")]
+           "Point", "Decay", "geo_distance", "simd", "__version__"] + [n for n in dir(_errors) if n.endswith("Error")]
 
 
 def simd() -> str:

@@ -59,6 +59,9 @@ class AsyncCollection:
     async def query(self, vectors: Vectors, k: int = 10, **kw: Any) -> QueryResult:
         return await self._run(self.sync.query, vectors, k, **kw)  # type: ignore[attr-defined]
 
+    async def nearest(self, key: str, lat: float, lon: float, k: int = 10, **kw: Any) -> QueryResult:
+        return await self._run(self.sync.nearest, key, lat, lon, k, **kw)  # type: ignore[attr-defined]
+
     async def get(self, ids: Sequence[Id], **kw: Any) -> Points:
         return await self._run(self.sync.get, ids, **kw)  # type: ignore[attr-defined]
 

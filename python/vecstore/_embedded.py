@@ -10,9 +10,19 @@ import numpy as np
 from . import _errors, _vecstore
 from ._base import (Q_EXACT, Q_EXPLAIN, Q_IGNORE_QUANT, Q_NO_RESCORE, Q_PROFILE, CollectionBase, Filter,
                     Vectors, check_k, check_u32, field_specs, filter_text, id_list, payload_text, with_bits)
+from ._geo import Decay, number
 from ._results import Id, Points, QueryResult
 
 _PAYLOAD_SET, _PAYLOAD_OVERWRITE, _PAYLOAD_DELETE, _PAYLOAD_CLEAR = 0, 1, 2, 3
+
+
+def check_decay(decay: Optional[Decay]) -> Any:
+    """The extension's form of a decay argument (None stays None)."""
+    if decay is None:
+        return None
+    if not isinstance(decay, Decay):
+        raise _errors.InvalidArgumentError(f"decay must be a vecstore.Decay, got {type(decay).__name__}", -1)
+    return decay._c_args()
 
 
 class Collection(CollectionBase):
@@ -84,7 +94,8 @@ class Collection(CollectionBase):
 
     def create_payload_index(self, path: str, type: str) -> None:
         """Indexes a payload path (``"keyword"``, ``"integer"``, ``"float"``, ``"bool"``,
-        ``"datetime"``, ``"text"``) so filters on it are fast; built before returning."""
+        ``"datetime"``, ``"text"``, ``"geo"``) so filters on it are fast (``"geo"``: the
+        geo conditions and :meth:`nearest`); built before returning."""
         self._c.create_index(path, type)
 
     def drop_payload_index(self, path: str, type: Optional[str] = None) -> None:
@@ -122,7 +133,7 @@ class Collection(CollectionBase):
               with_payload: bool = True, with_vector: bool = False, profile: bool = False,
               using: Optional[str] = None, exact: bool = False, score_threshold: Optional[float] = None,
               offset: int = 0, oversampling: Optional[float] = None, rescore: bool = True,
-              ignore_quantization: bool = False) -> QueryResult:
+              ignore_quantization: bool = False, decay: Optional[Decay] = None) -> QueryResult:
         """The k nearest points to each query vector.
 
         Args:
@@ -139,6 +150,9 @@ class Collection(CollectionBase):
             score_threshold: drop hits worse than this.
             offset: skip the first ``offset`` hits (pagination).
             oversampling, rescore, ignore_quantization: for quantized fields.
+            decay: a :class:`vecstore.Decay`: rescore the nearest vectors with a decay of
+                their geodesic distance from an origin (hybrid geo + vector ranking); the
+                scores are then the combined ones.
 
         Returns:
             a :class:`QueryResult` with ``(nq, k)`` ``ids`` and ``scores`` arrays.
@@ -149,8 +163,38 @@ class Collection(CollectionBase):
         flags = ((Q_EXACT if exact else 0) | (Q_PROFILE if profile else 0) |
                  (0 if rescore else Q_NO_RESCORE) | (Q_IGNORE_QUANT if ignore_quantization else 0))
         res, ids, sc = self._c.query(vectors, k, using, filter_text(filter), with_bits(with_payload, with_vector),
-                                     flags, ef or 0, score_threshold, offset, oversampling or 0.0)
+                                     flags, ef or 0, score_threshold, offset, oversampling or 0.0,
+                                     check_decay(decay))
         return QueryResult(res, ids, sc, k, self._fields, profile)
+
+    def nearest(self, key: str, lat: float, lon: float, k: int = 10, *, max_distance: Optional[float] = None,
+                filter: Filter = None, with_payload: bool = True, with_vector: bool = False) -> QueryResult:
+        """The k points whose location at payload path ``key`` is nearest (``lat``,
+        ``lon``), nearest first, by geodesic distance on the WGS84 ellipsoid.
+
+        Args:
+            key: payload path of the locations (``{"lat": …, "lon": …}`` objects, or
+                arrays of them: a point is as far as its nearest location). Points without
+                a valid location are left out.
+            lat, lon: the origin in degrees.
+            k: points to return (1..100000).
+            max_distance: only points within this many metres.
+            filter: as in :meth:`query` (geo conditions included).
+
+        Returns:
+            a :class:`QueryResult` with one row: ``ids`` and ``scores`` (distances in
+            metres, ascending) of shape ``(1, k)``, padded with -1 / NaN.
+        """
+        k = check_k(k)
+        md = -1.0 if max_distance is None else number("max_distance", max_distance)
+        if max_distance is not None and not md >= 0:
+            raise _errors.InvalidArgumentError(f"max_distance must be a number of metres >= 0, got {max_distance!r}",
+                                               -1)
+        if not isinstance(key, str):
+            raise _errors.InvalidArgumentError(f"key must be a str, got {type(key).__name__}", -1)
+        res, ids, sc = self._c.nearest(key, number("lat", lat), number("lon", lon), k, md, filter_text(filter),
+                                       with_bits(with_payload, with_vector))
+        return QueryResult(res, ids, sc, k, self._fields)
 
     def explain(self, vectors: Vectors, k: int = 10, *, filter: Filter = None, using: Optional[str] = None,
                 exact: bool = False, format: str = "text") -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _errors
 from ._base import (CollectionBase, Filter, Vectors, check_k, check_u32, field_specs, id_list, points_from)
+from ._geo import Decay, number
 from ._results import Id, Points, QueryResult
 
 _METRIC_TO_QDRANT = {"cosine": "Cosine", "l2": "Euclid", "dot": "Dot"}
@@ -357,9 +358,11 @@ class RemoteCollection(CollectionBase):
               with_payload: bool = True, with_vector: bool = False, profile: bool = False,
               using: Optional[str] = None, exact: bool = False, score_threshold: Optional[float] = None,
               offset: int = 0, oversampling: Optional[float] = None, rescore: bool = True,
-              ignore_quantization: bool = False) -> QueryResult:
+              ignore_quantization: bool = False, decay: Optional[Decay] = None) -> QueryResult:
         """As :meth:`vecstore.Collection.query`; one request per call (a batch is one
-        ``/points/search/batch``)."""
+        ``/points/search/batch``). With ``decay`` the request is Qdrant's Query API
+        formula (``/points/query``, a batch ``/points/query/batch``): a prefetch holding
+        the vector query, rescored by ``{"sum" | "mult": ["$score", DECAY]}``."""
         k = check_k(k)
         ef = check_u32("ef", ef or 0)
         offset = check_u32("offset", offset)
@@ -377,10 +380,23 @@ class RemoteCollection(CollectionBase):
             params["quantization"] = {"ignore": bool(ignore_quantization), "rescore": bool(rescore),
                                       **({"oversampling": float(oversampling)} if oversampling else {})}
         flt = _filter_json(filter)
+        if decay is not None and not isinstance(decay, Decay):
+            raise _errors.InvalidArgumentError(f"decay must be a vecstore.Decay, got {type(decay).__name__}", -1)
+        formula = decay._formula() if decay is not None else None
         searches = []
         for row in _rows(q, "query vectors"):
-            s: Dict[str, Any] = {"vector": {"name": using, "vector": row} if using else row, "limit": k,
-                                 "with_payload": with_payload, "with_vector": with_vector, "params": params}
+            s: Dict[str, Any] = {"limit": k, "with_payload": with_payload, "with_vector": with_vector,
+                                 "params": params}
+            if formula is None:
+                s["vector"] = {"name": using, "vector": row} if using else row
+            else:
+                pf: Dict[str, Any] = {"query": row}
+                if using:
+                    pf["using"] = using
+                if decay.candidates:  # type: ignore[union-attr]
+                    pf["limit"] = decay.candidates  # type: ignore[union-attr]
+                s["prefetch"] = pf
+                s["query"] = {"formula": formula}
             if flt is not None:
                 s["filter"] = flt
             if score_threshold is not None:
@@ -388,20 +404,57 @@ class RemoteCollection(CollectionBase):
             if offset:
                 s["offset"] = int(offset)
             searches.append(s)
+        route = "/points/search" if formula is None else "/points/query"
         prof = None
         if len(searches) == 1:
             body = dict(searches[0], **({"profile": True} if profile else {}))
             if profile:
-                res, prof = self._http.request_profile(self._path + "/points/search", body)
+                res, prof = self._http.request_profile(self._path + route, body)
             else:
-                res = self._http.request("POST", self._path + "/points/search", body)
+                res = self._http.request("POST", self._path + route, body)
             groups = [res]
         else:
             body = {"searches": searches, **({"profile": True} if profile else {})}
             if profile:
-                groups, prof = self._http.request_profile(self._path + "/points/search/batch", body)
+                groups, prof = self._http.request_profile(self._path + route + "/batch", body)
             else:
-                groups = self._http.request("POST", self._path + "/points/search/batch", body)
+                groups = self._http.request("POST", self._path + route + "/batch", body)
+        if formula is not None:  # /points/query answers {"points": [...]} per query
+            groups = [g["points"] for g in groups]
+        return self._scored(groups, k, prof, profile, len(searches) == 1)
+
+    def nearest(self, key: str, lat: float, lon: float, k: int = 10, *, max_distance: Optional[float] = None,
+                filter: Filter = None, with_payload: bool = True, with_vector: bool = False) -> QueryResult:
+        """As :meth:`vecstore.Collection.nearest`: Qdrant's formula ``{"neg":
+        {"geo_distance": …}}`` on ``/points/query`` (whose scores, −metres, are turned
+        back into distances)."""
+        k = check_k(k)
+        if not isinstance(key, str):
+            raise _errors.InvalidArgumentError(f"key must be a str, got {type(key).__name__}", -1)
+        lat, lon = number("lat", lat), number("lon", lon)
+        if not (math.isfinite(lat) and math.isfinite(lon)):  # JSON has no NaN/inf
+            raise _errors.InvalidArgumentError(f"origin ({lat}, {lon}): a coordinate is not finite", -1)
+        body: Dict[str, Any] = {
+            "query": {"formula": {"neg": {"geo_distance": {"origin": {"lat": lat, "lon": lon}, "to": key}}}},
+            "limit": k, "with_payload": with_payload, "with_vector": with_vector}
+        if max_distance is not None:
+            md = number("max_distance", max_distance)
+            if not md >= 0:
+                raise _errors.InvalidArgumentError(
+                    f"max_distance must be a number of metres >= 0, got {max_distance!r}", -1)
+            if math.isfinite(md):
+                body["score_threshold"] = -md
+        flt = _filter_json(filter)
+        if flt is not None:
+            body["filter"] = flt
+        pts = self._http.request("POST", self._path + "/points/query", body)["points"]
+        for p in pts:
+            p["score"] = -p["score"] if p["score"] else 0.0
+        return self._scored([pts], k, None, False, True)
+
+    def _scored(self, groups: List[List[Dict[str, Any]]], k: int, prof: Any, profile: bool,
+                single: bool) -> QueryResult:
+        """A QueryResult from groups of scored points (JSON), padded to k as the C one is."""
         nq = len(groups)
         flat = [p["id"] for g in groups for p in g]
         numeric = all(isinstance(i, int) and 0 <= i < 2**63 for i in flat)
@@ -411,7 +464,7 @@ class RemoteCollection(CollectionBase):
             for i, p in enumerate(g[:k]):
                 ids[gi, i] = p["id"]
                 scores[gi, i] = p["score"]
-        if prof is not None and len(searches) == 1 and isinstance(prof, list):
+        if prof is not None and single and isinstance(prof, list):
             prof = prof[0]
         return QueryResult(_JsonRows(groups, self._fields, prof), ids, scores, k, self._fields, profile)
 

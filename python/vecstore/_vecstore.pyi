@@ -49,6 +49,11 @@ def errstr(code: int) -> str:
 def simd() -> str:
     """The distance kernel in use: ``"scalar"``, ``"avx2"`` or ``"avx512"``."""
 
+def geo_distance(lat1: float, lon1: float, lat2: float, lon2: float, /) -> float:
+    """The geodesic distance in metres between two points on the WGS84 ellipsoid
+    (vs_geo_distance; degrees). InvalidArgumentError when a coordinate is not finite or
+    out of range (lat -90..90, lon -180..180)."""
+
 def check(path: _Path) -> Tuple[int, List[Tuple[str, str, str]]]:
     """Verifies every checksum of the store at ``path`` (offline, read-only). Returns
     ``(rc, [(level, file, message), ...])`` with level ``"ok"``, ``"note"`` or
@@ -180,7 +185,7 @@ class Collection:
 
     def create_index(self, path: str, type: str, /) -> None:
         """Builds a payload index on ``path``; type ``"keyword"``, ``"integer"``,
-        ``"float"``, ``"bool"``, ``"datetime"`` or ``"text"``."""
+        ``"float"``, ``"bool"``, ``"datetime"``, ``"text"`` or ``"geo"``."""
 
     def drop_index(self, path: str, type: Optional[str] = None, /) -> None:
         """Drops the index of ``type`` on ``path`` (every index on it when None)."""
@@ -219,6 +224,7 @@ class Collection:
         threshold: Optional[float],
         offset: int,
         oversampling: float,
+        decay: Optional[Tuple[int, str, float, float, float, float, float, int, float, int]] = None,
         /,
     ) -> Tuple["Result", Optional[npt.NDArray[Any]], Optional[npt.NDArray[np.float32]]]:
         """The k nearest points to each query vector: ``(Result, ids, scores)``, both
@@ -227,7 +233,27 @@ class Collection:
         scores when a string id (or one above 2**63-1) occurs. ``flags``: 1 exact,
         2 no rescore, 4 ignore quantization, 8 profile, 16 explain (then ids and scores
         are None and Result.profile() holds the plan). ``ef``, ``oversampling``: 0 =
-        default; ``threshold`` None = none; k, ef, offset are unsigned 32-bit."""
+        default; ``threshold`` None = none; k, ef, offset are unsigned 32-bit.
+        ``decay``: None, or a vs_decay as ``(func, key, lat, lon, scale, offset, decay,
+        combine, weight, candidates)`` with func 1 linear, 2 exp, 3 gauss, combine
+        0 multiply, 1 sum, candidates 0 = default (vecstore.Decay builds it); its values
+        are checked by the library (InvalidArgumentError, RangeError)."""
+
+    def nearest(
+        self,
+        key: str,
+        lat: float,
+        lon: float,
+        k: int,
+        max_distance: float,
+        filter: Optional[str],
+        with_: int,
+        /,
+    ) -> Tuple["Result", npt.NDArray[Any], npt.NDArray[np.float32]]:
+        """The k points nearest (lat, lon) by geodesic distance of their location at
+        payload path ``key`` (vs_geo_nearest): ``(Result, ids, scores)`` of shape
+        ``(1, k)`` as query() returns them, scores in metres ascending. ``max_distance``
+        < 0 is no limit; k is unsigned 32-bit."""
 
     def bench_queries(self, vectors: _Buffer, k: int, ef: int, reps: int = 1, /) -> float:
         """Seconds for ``reps`` passes of one query per row of ``vectors``, looped and

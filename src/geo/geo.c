@@ -100,15 +100,14 @@
 
 /* ----------------------------------------------------------- distances ---- */
 
+/* Metres per radian of θ at least / at most: b²/a = a(1 − f)², a²/b = a / (1 − f). */
+static const double g_lo_scale = WGS84_A * (1 - WGS84_F) * (1 - WGS84_F);
+static const double g_hi_scale = WGS84_A / (1 - WGS84_F);
+
 static struct geod_geodesic g_wgs84;
-static double g_lo_scale, g_hi_scale; /* b²/a, a²/b */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-static void wgs84_init(void) {
-    geod_init(&g_wgs84, WGS84_A, WGS84_F);
-    g_lo_scale = WGS84_A * (1 - WGS84_F) * (1 - WGS84_F);
-    g_hi_scale = WGS84_A / (1 - WGS84_F);
-}
+static void wgs84_init(void) { geod_init(&g_wgs84, WGS84_A, WGS84_F); }
 
 static void wgs84(void) { pthread_once(&g_once, wgs84_init); }
 
@@ -130,12 +129,20 @@ static double lon_diff(double lon1, double lon2) {
     return d;
 }
 
+/* cos of an angle in degrees, accurate to a few ulps relative even next to ±90 (where
+ * cos(lat·π/180) would keep only the rounding of lat·π/180). */
+static double cosd(double deg) {
+    deg = fabs(deg);
+    return deg > 45 ? sin((90 - deg) * D2R) : cos(deg * D2R);
+}
+
 double vs__geo_angle(double lat1, double lon1, double lat2, double lon2) {
-    double dl = lon_diff(lon1, lon2) * D2R;
+    /* Every argument of sin below is formed in degrees first, where the subtraction is
+     * exact for close values (Sterbenz), so no term cancels. */
+    double dl = fabs(lon_diff(lon1, lon2)); /* [0, 180] */
     double sd = sin((lat2 - lat1) * (D2R / 2)), ss = sin((lat1 + lat2) * (D2R / 2));
-    double sl = sin(dl / 2), cl = cos(dl / 2);
-    double cc = cos(lat1 * D2R) * cos(lat2 * D2R);
-    if (cc < 0) cc = 0; /* cos(±90°) rounds to ±6e-17: clamp */
+    double sl = sin(dl * (D2R / 2)), cl = sin((180 - dl) * (D2R / 2)); /* sin, cos of Δλ/2 */
+    double cc = cosd(lat1) * cosd(lat2);
     double h = sd * sd + cc * sl * sl;  /* hav θ */
     double hc = ss * ss + cc * cl * cl; /* hav(π − θ) = 1 − hav θ */
     return 2 * atan2(sqrt(h), sqrt(hc));
@@ -149,13 +156,11 @@ double vs__geo_distance(double lat1, double lon1, double lat2, double lon2) {
 }
 
 double vs__geo_dist_lo(double angle) {
-    wgs84();
     double d = angle * g_lo_scale * (1 - DIST_REL) - DIST_ABS;
     return d > 0 ? d : 0;
 }
 
 double vs__geo_dist_hi(double angle) {
-    wgs84();
     return angle * g_hi_scale * (1 + DIST_REL) + DIST_ABS;
 }
 
@@ -275,11 +280,10 @@ static void box_extent(double south, double north, double span, double *small,
 /* ---------------------------------------------------------------- caps ---- */
 
 static void unit(double lat, double lon, double p[3]) {
-    double la = lat * D2R, lo = lon * D2R;
-    double cl = cos(la);
+    double lo = lon * D2R, cl = cosd(lat);
     p[0] = cl * cos(lo);
     p[1] = cl * sin(lo);
-    p[2] = sin(la);
+    p[2] = sin(lat * D2R);
 }
 
 /* Rounding of |p − c|² for computed unit vectors, as a function of the chord: each
@@ -288,7 +292,6 @@ static void unit(double lat, double lon, double p[3]) {
 static double chord_slack(double ch) { return 2e-14 * ch + 1e-15 * ch * ch + 1e-28; }
 
 static void cap_prepare(geo_cap *c) {
-    wgs84();
     if (c->radius >= VS__GEO_RADIUS_MAX) {
         c->all = 1;
         c->th_in = c->th_out = M_PI;
@@ -331,7 +334,7 @@ int vs__geo_cap_new(double lat, double lon, double radius_m, vs__geo_region **ou
     if (c->all) return finish(r, 0, 0, out, e);
     double th = c->radius / VS__GEO_EARTH_RADIUS;
     int lo, hi;
-    levels(2 * th, 2 * th, &lo, &hi);
+    levels(th, 2 * th, &lo, &hi); /* max_level: cells >= r/50 */
     return finish(r, lo, hi, out, e);
 }
 

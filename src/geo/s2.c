@@ -70,9 +70,9 @@
 #define LIMIT_IJ (1 << VS__S2_MAX_LEVEL) /* 2^30 */
 #define FACE_SHIFT 61
 
-/* Padding of the bounds, radians (≈ 25 nm): vertex rounding is ~3e-16, a point's
- * rounding on its way to a leaf id ~2e-16, degrees conversion ~1 ulp. */
-#define VS__PAD 4e-15
+/* Padding of the bounds, radians (≈ 64 nm): vertex rounding is ~3e-16, a chord or an
+ * atan2 adds ~1e-15, a point's rounding on its way to a leaf id ~2e-16. */
+#define VS__PAD 1e-14
 #define DEG(r) ((180 / M_PI) * (r))
 #define RAD(d) ((M_PI / 180) * (d))
 
@@ -83,10 +83,14 @@
 static const int pos_to_ij[4][4] = {{0, 1, 3, 2}, {0, 2, 3, 1}, {3, 2, 0, 1}, {3, 1, 0, 2}};
 static const int pos_to_orient[4] = {SWAP_MASK, 0, 0, INVERT_MASK | SWAP_MASK};
 
-/* lookup_pos[(i4 << 6) | (j4 << 2) | orient] = (pos8 << 2) | orient', and lookup_ij the
- * inverse: [(pos8 << 2) | orient] = (i4 << 6) | (j4 << 2) | orient'. */
-static uint16_t lookup_pos[1 << (2 * LOOKUP_BITS + 2)];
-static uint16_t lookup_ij[1 << (2 * LOOKUP_BITS + 2)];
+/* lookup_pos[ij8] holds, for the 8 bits ij8 = (i4 << 4) | j4 of four levels, the
+ * answer for each entry orientation r in bits 16r..16r+15: (pos8 << 2) | exit
+ * orientation. lookup_ij[pos8] is the inverse: (ij8 << 2) | exit orientation. S2 keeps
+ * one 16-bit entry per (bits, orientation) and chains 8 dependent loads; with the four
+ * orientations in one word the 8 loads are independent and the chain is only a shift
+ * and a mask per step (from_point went from 36 to 2x ns). */
+static uint64_t lookup_pos[1 << (2 * LOOKUP_BITS)];
+static uint64_t lookup_ij[1 << (2 * LOOKUP_BITS)];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static atomic_int tables_ready;
 
@@ -101,8 +105,8 @@ static void init_tables(void) {
                 r ^= pos_to_orient[d];
             }
             int ij = (i << LOOKUP_BITS) | j;
-            lookup_pos[(ij << 2) | o] = (uint16_t)((pos << 2) | r);
-            lookup_ij[(pos << 2) | o] = (uint16_t)((ij << 2) | r);
+            lookup_pos[ij] |= (uint64_t)((pos << 2) | r) << (16 * o);
+            lookup_ij[pos] |= (uint64_t)((ij << 2) | r) << (16 * o);
         }
     }
     atomic_store_explicit(&tables_ready, 1, memory_order_release);
@@ -117,13 +121,12 @@ static inline void tables(void) {
 
 static inline int xyz_face(const double p[3]) {
     double ax = fabs(p[0]), ay = fabs(p[1]), az = fabs(p[2]);
-    /* libs2's LargestAbsComponent (ties go to the later axis), written so that the
-     * compiler uses conditional moves: random points mispredict branches half the
-     * time, which cost 10 ns of the 36 a leaf took. */
+    /* libs2's LargestAbsComponent (ties go to the later axis), in arithmetic rather
+     * than branches: random points mispredict such branches half the time. */
     int x_gt_y = ax > ay;
     double big = x_gt_y ? ax : ay;
-    int f = big > az ? 1 - x_gt_y : 2;
-    return p[f] < 0 ? f + 3 : f;
+    int f = 2 - (big > az) * (1 + x_gt_y);
+    return f + 3 * (p[f] < 0);
 }
 
 /* Face f's (u, v) as ratios of components: u = su·p[iu] / p[f mod 3], likewise v
@@ -150,11 +153,21 @@ static inline void face_uv_to_xyz(int face, double u, double v, double p[3]) {
 }
 
 /* S2's quadratic projection: cells of nearly equal area at a cheap inverse. */
+/* c ? a : b without a branch. */
+static inline double select_d(int c, double a, double b) {
+    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
+    memcpy(&ua, &a, 8);
+    memcpy(&ub, &b, 8);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, 8);
+    return a;
+}
+
 static inline double uv_to_st(double u) {
     /* = u >= 0 ? 0.5·sqrt(1 + 3u) : 1 − 0.5·sqrt(1 − 3u), bit for bit (−3u = 3|u|
      * exactly), without the branch. */
     double h = 0.5 * sqrt(1 + 3 * fabs(u));
-    return u >= 0 ? h : 1 - h;
+    return select_d(u >= 0, h, 1 - h);
 }
 
 static inline double st_to_uv(double s) {
@@ -219,15 +232,16 @@ static inline uint64_t lsb_for_level(int level) {
 static vs__s2cell from_face_ij(int face, int i, int j) {
     tables();
     uint64_t n = (uint64_t)face << (FACE_SHIFT - 1);
-    unsigned bits = (unsigned)face & SWAP_MASK;
-    const unsigned mask = (1u << LOOKUP_BITS) - 1;
-    for (int k = 7; k >= 0; k--) {
-        bits += (((unsigned)i >> (k * LOOKUP_BITS)) & mask) << (LOOKUP_BITS + 2);
-        bits += (((unsigned)j >> (k * LOOKUP_BITS)) & mask) << 2;
-        bits = lookup_pos[bits];
-        n |= (uint64_t)(bits >> 2) << (k * 2 * LOOKUP_BITS);
-        bits &= SWAP_MASK | INVERT_MASK;
-    }
+    unsigned r = (unsigned)face & SWAP_MASK, e;
+    /* unrolled: the 8 loads are independent, only r chains */
+#define STEP(k)                                                                            \
+    e = (unsigned)(lookup_pos[((((unsigned)i >> ((k) * LOOKUP_BITS)) & 15u) << 4) |          \
+                              (((unsigned)j >> ((k) * LOOKUP_BITS)) & 15u)] >>               \
+                   (16 * r)) & 0xffff;                                                     \
+    n |= (uint64_t)(e >> 2) << ((k) * 2 * LOOKUP_BITS);                                    \
+    r = e & (SWAP_MASK | INVERT_MASK)
+    STEP(7); STEP(6); STEP(5); STEP(4); STEP(3); STEP(2); STEP(1); STEP(0);
+#undef STEP
     return n * 2 + 1;
 }
 
@@ -235,19 +249,20 @@ static vs__s2cell from_face_ij(int face, int i, int j) {
 static int to_face_ij(vs__s2cell id, int *pi, int *pj, int *orient) {
     tables();
     int face = (int)(id >> FACE_SHIFT);
-    unsigned bits = (unsigned)face & SWAP_MASK, i = 0, j = 0;
+    unsigned r = (unsigned)face & SWAP_MASK, i = 0, j = 0;
     for (int k = 7; k >= 0; k--) {
+        /* the top chunk has 2 levels (30 = 7·4 + 2): its upper position bits are 0 */
         unsigned nbits = k == 7 ? VS__S2_MAX_LEVEL - 7 * LOOKUP_BITS : LOOKUP_BITS;
-        bits += ((unsigned)(id >> (k * 2 * LOOKUP_BITS + 1)) & ((1u << (2 * nbits)) - 1)) << 2;
-        bits = lookup_ij[bits];
-        i += (bits >> (LOOKUP_BITS + 2)) << (k * LOOKUP_BITS);
-        j += ((bits >> 2) & ((1u << LOOKUP_BITS) - 1)) << (k * LOOKUP_BITS);
-        bits &= SWAP_MASK | INVERT_MASK;
+        unsigned pos = (unsigned)(id >> (k * 2 * LOOKUP_BITS + 1)) & ((1u << (2 * nbits)) - 1);
+        unsigned e = (unsigned)(lookup_ij[pos] >> (16 * r)) & 0xffff;
+        i += (e >> (LOOKUP_BITS + 2)) << (k * LOOKUP_BITS);
+        j += ((e >> 2) & ((1u << LOOKUP_BITS) - 1)) << (k * LOOKUP_BITS);
+        r = e & (SWAP_MASK | INVERT_MASK);
     }
     if (orient) {
         /* The tables assume a leaf; a cell at an odd number of levels above swaps. */
-        if (lsb_of(id) & 0x1111111111111110ull) bits ^= SWAP_MASK;
-        *orient = (int)bits;
+        if (lsb_of(id) & 0x1111111111111110ull) r ^= SWAP_MASK;
+        *orient = (int)r;
     }
     *pi = (int)i;
     *pj = (int)j;
@@ -261,8 +276,85 @@ vs__s2cell vs__s2_from_point(const double p[3]) {
     return from_face_ij(face, st_to_ij(uv_to_st(u)), st_to_ij(uv_to_st(v)));
 }
 
+/* sin and cos of r, |r| <= π/4 + tiny: Taylor series to r^17 / r^18 (the next terms
+ * are below 1e-19), so the error is the rounding, a few 1e-16. Estrin's scheme rather
+ * than Horner: 4 dependent multiply-adds instead of 8 (the latency is what costs). */
+static inline void sincos_kernel(double r, double *sn, double *cs) {
+    double z = r * r, z2 = z * z, z4 = z2 * z2;
+    double s0 = -1 / 6.0 + z * (1 / 120.0), s1 = -1 / 5040.0 + z * (1 / 362880.0);
+    double s2 = -1 / 39916800.0 + z * (1 / 6227020800.0);
+    double s3 = -1 / 1307674368000.0 + z * (1 / 355687428096000.0);
+    double sp = (s0 + z2 * s1) + z4 * (s2 + z2 * s3);
+    double c0 = 1 / 24.0 - z * (1 / 720.0), c1 = 1 / 40320.0 - z * (1 / 3628800.0);
+    double c2 = 1 / 479001600.0 - z * (1 / 87178291200.0);
+    double c3 = 1 / 20922789888000.0 - z * (1 / 6402373705728000.0);
+    double cp = (c0 + z2 * c1) + z4 * (c2 + z2 * c3);
+    *sn = r + (r * z) * sp;
+    *cs = 1 - (0.5 * z - z2 * cp);
+}
+
+/* sin and cos of |x| <= π, within 1e-15 of the true values (libm's are within 1.2e-16):
+ * x = k·π/2 + r, with π/2 split in a 33-bit head (k·head is exact) and a tail. */
+static inline void fast_sincos(double x, double *sn, double *cs) {
+    const double pio2_hi = 1.57079632673412561417e+00, pio2_lo = 6.07710050650619224932e-11;
+    int k = round_int(x * (2 / M_PI));
+    double r = (x - k * pio2_hi) - k * pio2_lo, s, c;
+    sincos_kernel(r, &s, &c);
+    /* quadrant k mod 4 without branches: odd k swaps (sin, cos) → (cos, −sin), and
+     * k & 2 negates both (sign flips are exact) */
+    double neg = 1.0 - (double)(k & 2);
+    *sn = neg * select_d(k & 1, c, s);
+    *cs = neg * select_d(k & 1, -s, c);
+}
+
+/* The leaf's i (or j) from x = 2^30·s − 0.5, if x is far enough from a rounding
+ * boundary (a half-integer) that an error of 1e-5 in it cannot change the result. */
+static inline int safe_ij(double x, int *out) {
+    int i = round_int(x);
+    if (!(fabs(x - i) < 0.4999)) return 0;
+    i = i < 0 ? 0 : i;
+    *out = i > LIMIT_IJ - 1 ? LIMIT_IJ - 1 : i;
+    return 1;
+}
+
+/* Fast path: the leaf id must be libs2's, which computes the point with libm's sin and
+ * cos (two sincos calls, 40 of the 70 ns this function took). We use a polynomial
+ * instead, whose point differs from libm's by at most ~2e-15 per component, and
+ * carry that error through: the face cannot change when the largest |component| leads
+ * the next by 1e-13; u and v then differ by < 1e-14, s and t by < 1e-14, and 2^30·s by
+ * < 1e-5, so when that lies 1e-4 or more from a rounding boundary both computations
+ * give the same i. Otherwise (about 4 points in 10000), and for |lng| > 180 or NaN, the
+ * exact path runs. The geo suite checks both paths agree on millions of points. */
 vs__s2cell vs__s2_from_latlng(double lat_deg, double lng_deg) {
-    double p[3];
+    double phi = RAD(lat_deg), theta = RAD(lng_deg), p[3];
+    if (fabs(phi) <= M_PI_2 + 1e-12 && fabs(theta) <= M_PI) {
+        double sp, cp, st, ct;
+        fast_sincos(phi, &sp, &cp);
+        fast_sincos(theta, &st, &ct);
+        p[0] = ct * cp;
+        p[1] = st * cp;
+        p[2] = sp;
+        /* the face as xyz_face, on the bit patterns (finite values here: as integers
+         * the order of non-negative doubles is theirs) so that it compiles to cmovs */
+        uint64_t b[3];
+        memcpy(b, p, sizeof b);
+        uint64_t ax = b[0] << 1 >> 1, ay = b[1] << 1 >> 1, az = b[2] << 1 >> 1;
+        uint64_t big = ax > ay ? ax : ay, small = ax > ay ? ay : ax;
+        uint64_t mid = big < az ? big : az;
+        double top, second;
+        uint64_t hi = big > az ? big : az, lo2 = small > mid ? small : mid;
+        memcpy(&top, &hi, 8);
+        memcpy(&second, &lo2, 8);
+        if (top - second >= 1e-13) {
+            double u, v;
+            int f = 2 - (big > az) * (1 + (ax > ay)), i, j;
+            int face = f + 3 * (int)(b[f] >> 63);
+            face_xyz_to_uv(face, p, &u, &v);
+            if (safe_ij((double)LIMIT_IJ * uv_to_st(u) - 0.5, &i) &&
+                safe_ij((double)LIMIT_IJ * uv_to_st(v) - 0.5, &j))
+                return from_face_ij(face, i, j);
+        }
+    }
     vs__s2_latlng_to_point(lat_deg, lng_deg, p);
     return vs__s2_from_point(p);
 }
@@ -351,15 +443,11 @@ void vs__s2_vertices(vs__s2cell id, double v[4][3]) {
     }
 }
 
-/* Angle between unit vectors, accurate at every size (atan2 of |a×b| and a·b). */
-static inline double angle_between(const double a[3], const double b[3]) {
-    double cx = a[1] * b[2] - a[2] * b[1], cy = a[2] * b[0] - a[0] * b[2],
-           cz = a[0] * b[1] - a[1] * b[0];
-    return atan2(sqrt(cx * cx + cy * cy + cz * cz), a[0] * b[0] + a[1] * b[1] + a[2] * b[2]);
-}
-
 void vs__s2_cap_bound(vs__s2cell id, double center[3], double *angle) {
-    double uv[4], a = 0;
+    /* The (u, v) center as the axis (as S2Cell::GetCapBound), the farthest vertex by
+     * chord length, one asin at the end: 4 atan2 calls cost 80 ns of the 95 this took,
+     * and the coverer calls it for every cell it looks at. */
+    double uv[4], d2 = 0;
     int face = cell_uv(id, uv);
     face_uv_to_xyz(face, 0.5 * (uv[0] + uv[1]), 0.5 * (uv[2] + uv[3]), center);
     normalize(center);
@@ -367,9 +455,14 @@ void vs__s2_cap_bound(vs__s2cell id, double center[3], double *angle) {
         double p[3];
         corner_raw(face, uv, k, p);
         normalize(p);
-        double d = angle_between(center, p);
-        if (d > a) a = d;
+        double dx = p[0] - center[0], dy = p[1] - center[1], dz = p[2] - center[2];
+        double d = dx * dx + dy * dy + dz * dz;
+        d2 = d > d2 ? d : d2;
     }
+    /* angle = 2·asin(chord / 2); below h = 0.05 the series h + h³/6 + 0.08·h⁵ bounds
+     * asin from above (the omitted tail is under 0.0753·h⁵) and saves the libm call */
+    double h = 0.5 * sqrt(d2);
+    double a = h < 0.05 ? 2 * (h + h * h * h * (1 / 6.0 + 0.08 * h * h)) : 2 * asin(h < 1 ? h : 1);
     *angle = a * (1 + 4 * DBL_EPSILON) + VS__PAD;
 }
 
@@ -397,57 +490,57 @@ void vs__s2_rect_bound(vs__s2cell id, double *lat_lo, double *lat_hi, double *ln
         *lng_hi = hi > 180 ? hi - 360 : hi;
         return;
     }
-    double uv[4], lat[4], lng[4];
-    int face = cell_uv(id, uv), pole = 0;
-    double la_lo = M_PI, la_hi = -M_PI;
+    /* Latitude is monotone in t = z / sqrt(x² + y²), and the westmost vertex is the one
+     * that no other vertex lies west of (x_a·y_b − y_a·x_b < 0; a cell that holds no
+     * pole spans less than 180°): four atan2 calls instead of eight. */
+    double uv[4], p[4][3], r[4], tlo = 0, thi = 0;
+    int face = cell_uv(id, uv), pole = 0, ilo = -1, ihi = -1;
     for (int k = 0; k < 4; k++) {
-        double p[3];
-        corner_raw(face, uv, k, p);
-        xyz_latlng_rad(p, &lat[k], &lng[k]);
-        if (p[0] == 0 && p[1] == 0) pole = 1; /* (u, v) = (0, 0) on face 2 or 5 */
-        if (lat[k] < la_lo) la_lo = lat[k];
-        if (lat[k] > la_hi) la_hi = lat[k];
+        corner_raw(face, uv, k, p[k]);
+        r[k] = sqrt(p[k][0] * p[k][0] + p[k][1] * p[k][1]);
+        if (r[k] == 0) { /* (u, v) = (0, 0) on face 2 or 5: the pole */
+            pole = 1;
+            continue;
+        }
+        double t = p[k][2] / r[k];
+        if (ilo < 0 || t < tlo) tlo = t, ilo = k;
+        if (ihi < 0 || t > thi) thi = t, ihi = k;
     }
-    la_lo -= VS__PAD;
-    la_hi += VS__PAD;
-    if (la_lo < -M_PI_2) la_lo = -M_PI_2;
-    if (la_hi > M_PI_2) la_hi = M_PI_2;
-    *lat_lo = pole && face == 5 ? -90 : DEG(la_lo);
-    *lat_hi = pole && face == 2 ? 90 : DEG(la_hi);
-    if (pole) {
+    double la_lo = atan2(p[ilo][2] + 0.0, r[ilo]) - VS__PAD;
+    double la_hi = atan2(p[ihi][2] + 0.0, r[ihi]) + VS__PAD;
+    *lat_lo = pole && face == 5 ? -90 : la_lo < -M_PI_2 ? -90 : DEG(la_lo);
+    *lat_hi = pole && face == 2 ? 90 : la_hi > M_PI_2 ? 90 : DEG(la_hi);
+    int w = -1, e = -1;
+    for (int a = 0; a < 4 && !pole; a++) {
+        int west = 1, east = 1;
+        for (int b = 0; b < 4; b++) {
+            double c = p[a][0] * p[b][1] - p[a][1] * p[b][0], tol = 1e-15 * r[a] * r[b];
+            west &= c >= -tol; /* b is not west of a */
+            east &= c <= tol;
+        }
+        if (west && w < 0) w = a;
+        if (east && e < 0) e = a;
+    }
+    if (pole || w < 0 || e < 0) {
         *lng_lo = -180;
         *lng_hi = 180;
         return;
     }
-    /* The shortest arc holding the four longitudes: the one starting at the vertex
-     * whose farthest eastward neighbour is nearest. */
-    double best_lo = 0, best_w = 4 * M_PI;
-    for (int a = 0; a < 4; a++) {
-        double w = 0;
-        for (int b = 0; b < 4; b++) {
-            double d = lng[b] - lng[a];
-            if (d < 0) d += 2 * M_PI;
-            if (d > w) w = d;
-        }
-        if (w < best_w) {
-            best_w = w;
-            best_lo = lng[a];
-        }
-    }
+    double lo = atan2(p[w][1] + 0.0, p[w][0] + 0.0), hi = atan2(p[e][1] + 0.0, p[e][0] + 0.0);
+    double width = hi - lo < 0 ? hi - lo + 2 * M_PI : hi - lo;
     double far = fabs(la_lo) > fabs(la_hi) ? fabs(la_lo) : fabs(la_hi);
     double pad = VS__PAD / cos(far) + VS__PAD;
-    if (best_w + 2 * pad >= 2 * M_PI) {
+    if (!(width + 2 * pad < 2 * M_PI)) {
         *lng_lo = -180;
         *lng_hi = 180;
         return;
     }
-    double lo = best_lo - pad, hi = best_lo + best_w + pad;
+    lo -= pad;
+    hi += pad;
     if (lo < -M_PI) lo += 2 * M_PI;
     if (hi > M_PI) hi -= 2 * M_PI;
-    *lng_lo = DEG(lo);
-    *lng_hi = DEG(hi);
-    if (*lng_lo < -180) *lng_lo = -180;
-    if (*lng_hi > 180) *lng_hi = 180;
+    *lng_lo = DEG(lo) < -180 ? -180 : DEG(lo);
+    *lng_hi = DEG(hi) > 180 ? 180 : DEG(hi);
 }
 
 int vs__s2_level_for_min_edge(double angle) {
@@ -509,7 +602,6 @@ typedef struct {
 
 typedef struct {
     uint32_t key; /* S2's priority: ((level << 2) + children) << 2 + terminal children */
-    uint32_t seq; /* ties: the later candidate first, as libs2's pointer order mostly is */
     uint32_t idx;
 } qent;
 
@@ -559,43 +651,50 @@ typedef struct {
     const void *region;
     int min_level, max_level, max_cells;
     vec cands, queue, res;
-    uint32_t seq;
 } coverer;
 
 #define CANDS(c) ((cand *)(c)->cands.p)
 #define QUEUE(c) ((qent *)(c)->queue.p)
 #define RES(c) ((rent *)(c)->res.p)
 
-static inline int qless(const qent *a, const qent *b) {
-    return a->key != b->key ? a->key < b->key : a->seq > b->seq;
-}
-
+/* The queue is a binary heap run exactly as libstdc++'s std::priority_queue (push_heap
+ * / pop_heap) runs libs2's: equal priorities are then taken in the same order, which
+ * makes our coverings equal to libs2's far more often (ties are common: all the cells
+ * of one level with as many children). The smallest key is on top. */
 static int q_push(coverer *c, uint32_t key, uint32_t idx) {
     if (vec_reserve(&c->queue)) return -1;
-    qent *q = QUEUE(c), e = {key, c->seq++, idx};
-    size_t k = c->queue.n++;
-    while (k > 0) {
-        size_t up = (k - 1) / 2;
-        if (!qless(&e, &q[up])) break;
-        q[k] = q[up];
-        k = up;
+    qent *q = QUEUE(c), e = {key, idx};
+    size_t hole = c->queue.n++;
+    while (hole > 0 && q[(hole - 1) / 2].key > e.key) {
+        q[hole] = q[(hole - 1) / 2];
+        hole = (hole - 1) / 2;
     }
-    q[k] = e;
+    q[hole] = e;
     return 0;
 }
 
 static uint32_t q_pop(coverer *c) {
-    qent *q = QUEUE(c), top = q[0], last = q[--c->queue.n];
-    size_t n = c->queue.n, k = 0;
-    for (;;) {
-        size_t l = 2 * k + 1;
-        if (l >= n) break;
-        if (l + 1 < n && qless(&q[l + 1], &q[l])) l++;
-        if (!qless(&q[l], &last)) break;
-        q[k] = q[l];
-        k = l;
+    qent *q = QUEUE(c), top = q[0];
+    size_t len = --c->queue.n, hole = 0, child = 0;
+    qent last = q[len];
+    /* walk the hole down to a leaf along the better child (the right one on a tie)... */
+    while (len > 0 && child < (len - 1) / 2) {
+        child = 2 * (child + 1);
+        if (q[child].key > q[child - 1].key) child--;
+        q[hole] = q[child];
+        hole = child;
     }
-    if (n) q[k] = last;
+    if (len > 0 && (len & 1) == 0 && child == (len - 2) / 2) {
+        child = 2 * (child + 1);
+        q[hole] = q[child - 1];
+        hole = child - 1;
+    }
+    /* ...then let the last entry rise from there */
+    while (hole > 0 && q[(hole - 1) / 2].key > last.key) {
+        q[hole] = q[(hole - 1) / 2];
+        hole = (hole - 1) / 2;
+    }
+    if (len > 0) q[hole] = last;
     return top.idx;
 }
 
@@ -721,7 +820,6 @@ int vs__s2_cover(vs__s2_relate_fn relate, const void *region, const vs__s2_cover
     c.max_cells = o->max_cells < 1 ? 1 : o->max_cells > VS__S2_COVER_CELLS_MAX
                                              ? VS__S2_COVER_CELLS_MAX
                                              : o->max_cells;
-    c.seq = 0;
     vec_init(&c.cands, cs, sizeof cs / sizeof cs[0], sizeof cs[0]);
     vec_init(&c.queue, qs, sizeof qs / sizeof qs[0], sizeof qs[0]);
     vec_init(&c.res, rs, sizeof rs / sizeof rs[0], sizeof rs[0]);

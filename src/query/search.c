@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "geo/geo.h"
 #include "index/hnsw.h"
 #include "index/index.h"
 #include "engine/pindex.h"
@@ -159,9 +162,24 @@ static int parse_filter(const char *json, vs__filter **f, vs__err *e) {
     return vs__filter_parse_any(json, strlen(json), f, e);
 }
 
-/* Decay (vs_decay): replaces the sorted hits' scores by the combined ones and sorts them
- * again, best first — for l2 the combined score is a distance (ascending), otherwise a
- * similarity (descending). */
+/* ---- decay (vs_decay): hybrid geo + vector ranking -------------------------
+ *
+ * Stage A rescores the vector search's `candidates` hits: each gets its distance decay
+ * term t and the combined score. That alone misses points whose vector score ranks
+ * below the window but which lie so close to the origin that t lifts them into the
+ * top k — exactly the points a "similar and near me" query is for. Stage B finds them
+ * with a bound (Fagin's threshold algorithm): every point outside the window has a
+ * vector score no better than the window's worst, s_C, so it can only beat the k-th best
+ * combined score θ if its term is at least t_min, where combine(s_C, t_min) = θ; terms
+ * fall with distance, so such points lie within d* = t⁻¹(t_min) of the origin. Stage B
+ * takes the rows within d* (a geo_radius filter, answered by a geo index without payload
+ * reads) that pass the query's filter, scores their vectors exactly, and visits them
+ * best vector score first, measuring distances only while combine(s, 1) can still beat
+ * θ. With an exact window the answer is the exact combined top k; stage B is skipped
+ * when the window already held every allowed row, or when no term can lift an outside
+ * point (t_min > 1). When t_min <= 0 (even t = 0 could win), stage B reads every allowed
+ * row. */
+
 typedef struct dhit {
     double key; /* higher is better */
     double score;
@@ -175,33 +193,223 @@ static int dhit_cmp(const void *a, const void *b) {
     return (x->h.row > y->h.row) - (x->h.row < y->h.row);
 }
 
-static int decay_rerank(const vs_query *q, int metric, int kind, vs__topk *t, vs__segment **segs,
-                        const vs__fpath *path, vs__filter_ctx *fx, vs__err *e) {
-    if (!t->n) return VS_OK;
-    dhit *d = vs__malloc(t->n * sizeof *d);
-    if (!d) return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
-    const vs_decay *dc = q->decay;
-    for (size_t j = 0; j < t->n; j++) {
-        const vs__segment *s = segs[t->h[j].slot];
-        size_t len;
-        const char *pl = vs__seg_payload(s, t->h[j].row, &len);
-        double m;
-        int rc = vs__geo_payload_distance(path, fx, pl, len, dc->lat, dc->lon, &m, e);
-        if (rc) {
-            vs__free(d);
-            return rc;
+typedef struct decay_job {
+    const vs_query *q;
+    int metric, kind;
+    uint32_t fi;
+    vs__segment **segs;
+    size_t nseg;
+    const vs__filter *flt; /* the query's filter, or NULL */
+    const vs__fpath *path;
+    vs__filter_ctx *fx;
+    vs__search_ctx *cx;
+    dhit *d;               /* the combined candidates */
+    size_t n, cap;
+    double *top;           /* min-heap of the best kk keys so far: top[0] is θ's key */
+    size_t ntop, kk;
+} decay_job;
+
+/* Keeps the kk best keys (higher is better) seen; θ's key is their minimum. */
+static void top_offer(decay_job *j, double key) {
+    double *h = j->top;
+    size_t i;
+    if (j->ntop < j->kk) {
+        i = j->ntop++;
+        h[i] = key;
+        while (i > 0 && h[(i - 1) / 2] > h[i]) {
+            double x = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = x;
+            i = (i - 1) / 2;
         }
-        double sc = t->h[j].score;
-        if (kind == VS__SCORE_NEGL2) sc = sqrt(sc < 0 ? -sc : 0);
-        double cs = vs__decay_combine(dc, metric, sc, vs__decay_term(dc, m));
-        d[j] = (dhit){metric == VS_METRIC_L2 ? -cs : cs, cs, t->h[j]};
+        return;
     }
-    qsort(d, t->n, sizeof *d, dhit_cmp);
-    for (size_t j = 0; j < t->n; j++) {
-        t->h[j] = d[j].h;
-        t->h[j].score = (float)d[j].score;
+    if (key <= h[0]) return;
+    h[0] = key;
+    for (i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < j->ntop && h[l] < h[m]) m = l;
+        if (r < j->ntop && h[r] < h[m]) m = r;
+        if (m == i) break;
+        double x = h[i];
+        h[i] = h[m];
+        h[m] = x;
+        i = m;
     }
-    vs__free(d);
+}
+
+static double theta_key(const decay_job *j) { return j->ntop == j->kk ? j->top[0] : -HUGE_VAL; }
+
+static double vec_score(int kind, float raw) {
+    return kind == VS__SCORE_NEGL2 ? sqrt(raw < 0 ? -raw : 0) : raw;
+}
+
+/* The combined candidate of a hit (its vector score already natural). */
+static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
+    const vs_decay *dc = j->q->decay;
+    size_t len;
+    const char *pl = vs__seg_payload(j->segs[h.slot], h.row, &len);
+    double m;
+    int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, &m, e);
+    if (rc) return rc;
+    if (j->n == j->cap) {
+        size_t nc = j->cap ? j->cap * 2 : 64;
+        dhit *x = vs__realloc(j->d, nc * sizeof *x);
+        if (!x) return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+        j->d = x;
+        j->cap = nc;
+    }
+    double cs = vs__decay_combine(dc, j->metric, sc, vs__decay_term(dc, m));
+    double key = j->metric == VS_METRIC_L2 ? -cs : cs;
+    j->d[j->n++] = (dhit){key, cs, h};
+    top_offer(j, key);
+    return VS_OK;
+}
+
+/* A geo_radius filter on the decay's key: r metres around its origin. */
+static int ring_filter(const vs_decay *dc, double r, vs__filter **out, vs__err *e) {
+    cJSON *k = cJSON_CreateString(dc->key);
+    char *ks = k ? cJSON_PrintUnformatted(k) : NULL;
+    cJSON_Delete(k);
+    char *txt = ks ? vs__malloc(strlen(ks) + 200) : NULL;
+    if (!txt) {
+        cJSON_free(ks);
+        return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+    }
+    sprintf(txt, "{\"must\":[{\"key\":%s,\"geo_radius\":{\"center\":{\"lat\":%.17g,\"lon\":%.17g},\"radius\":%.17g}}]}",
+            ks, dc->lat, dc->lon, r);
+    cJSON_free(ks);
+    int rc = vs__filter_parse(txt, strlen(txt), out, e);
+    vs__free(txt);
+    return rc;
+}
+
+/* Stage B over one segment's rows in bits (NULL: every live row): best vector scores
+ * first, each new row measured and combined, until combine(s, 1) cannot reach θ. */
+static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t *bits, size_t allowed,
+                        uint64_t *seen, vs__err *e) {
+    const vs_decay *dc = j->q->decay;
+    vs__segment *s = j->segs[si];
+    int rc = VS_OK;
+    for (size_t k2 = 64; !rc && allowed;) {
+        if (k2 > allowed) k2 = allowed;
+        vs__hit *buf = vs__malloc(k2 * sizeof *buf);
+        if (!buf) return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+        vs__topk tt = {buf, 0, k2, -INFINITY};
+        rc = vs__index_flat.search(s, (uint32_t)si, j->fi, j->kind, qv, bits, &tt, j->cx, e);
+        vs__topk_sort(&tt);
+        int stopped = 0;
+        for (size_t i = 0; i < tt.n && !rc; i++) {
+            /* θ only rises as near points come in, so the walk stops sooner */
+            double sc = vec_score(j->kind, tt.h[i].score);
+            double best = vs__decay_combine(dc, j->metric, sc, 1.0);
+            if ((j->metric == VS_METRIC_L2 ? -best : best) < theta_key(j)) {
+                stopped = 1;
+                break;
+            }
+            uint32_t r = tt.h[i].row;
+            if ((seen[r >> 6] >> (r & 63)) & 1) continue;
+            seen[r >> 6] |= 1ull << (r & 63);
+            rc = decay_add(j, tt.h[i], sc, e);
+        }
+        vs__free(buf);
+        if (rc || stopped || k2 == allowed) break;
+        k2 *= 4; /* rows already added are skipped */
+    }
+    return rc;
+}
+
+/* Stage B: rings of growing radius around the origin until no point outside the ring
+ * can beat θ. sc_c: the window's worst vector score (natural units). */
+static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e) {
+    const vs_decay *dc = j->q->decay;
+    int rc = VS_OK;
+    uint64_t **seen = vs__calloc(j->nseg, sizeof *seen), **ub = vs__calloc(j->nseg, sizeof *ub);
+    size_t *un = vs__calloc(j->nseg, sizeof *un);
+    if (!seen || !ub || !un) rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+    /* per segment: the rows already among the candidates, the query filter's rows */
+    for (size_t si = 0; si < j->nseg && !rc; si++) {
+        vs__segment *s = j->segs[si];
+        if (!(seen[si] = vs__calloc((s->rows + 63) / 64 + 1, 8))) {
+            rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+            break;
+        }
+        un[si] = s->rows - s->ndeleted;
+        if (j->flt) {
+            vs__seg_plan pa;
+            memset(&pa, 0, sizeof pa);
+            plan_lock(s);
+            rc = vs__plan_bits(s, j->flt, j->fx, &pa, e);
+            plan_unlock(s);
+            ub[si] = pa.bits;
+            un[si] = pa.allowed;
+        }
+    }
+    for (size_t a = 0; a < j->n && !rc; a++) seen[j->d[a].h.slot][j->d[a].h.row >> 6] |= 1ull << (j->d[a].h.row & 63);
+    for (double r = dc->offset + dc->scale; !rc; r *= 2) {
+        int all = r >= VS__GEO_RADIUS_MAX;
+        vs__filter *geo = NULL;
+        if (!all && (rc = ring_filter(dc, r, &geo, e))) break;
+        for (size_t si = 0; si < j->nseg && !rc; si++) {
+            vs__segment *s = j->segs[si];
+            if (s->rows == s->ndeleted || !un[si]) continue;
+            vs__seg_plan pb;
+            memset(&pb, 0, sizeof pb);
+            const uint64_t *bits = ub[si];
+            size_t allowed = un[si];
+            if (geo) {
+                plan_lock(s);
+                rc = vs__plan_bits(s, geo, j->fx, &pb, e);
+                plan_unlock(s);
+                if (!rc && ub[si]) {
+                    allowed = 0;
+                    for (size_t w = 0; w < (s->rows + 63) / 64; w++) {
+                        pb.bits[w] &= ub[si][w];
+                        allowed += (size_t)__builtin_popcountll(pb.bits[w]);
+                    }
+                } else if (!rc) {
+                    allowed = pb.allowed;
+                }
+                bits = pb.bits;
+            }
+            if (!rc) rc = ring_segment(j, si, qv, bits, allowed, seen[si], e);
+            vs__plan_release(&pb);
+        }
+        vs__filter_free(geo);
+        if (all) break;
+        /* outside the ring: vector score <= sc_c, term <= t(r) */
+        double bound = vs__decay_combine(dc, j->metric, sc_c, vs__decay_term(dc, r));
+        if ((j->metric == VS_METRIC_L2 ? -bound : bound) < theta_key(j)) break;
+    }
+    for (size_t si = 0; seen && si < j->nseg; si++) vs__free(seen[si]);
+    for (size_t si = 0; ub && si < j->nseg; si++) vs__free(ub[si]);
+    vs__free(seen);
+    vs__free(ub);
+    vs__free(un);
+    return rc;
+}
+
+/* Replaces the query's sorted hits by the combined candidates of stages A and B, best
+ * first (scores are the combined ones: l2 a distance, ascending; else descending).
+ * *out (owned) holds *nout entries. */
+static int decay_rank(decay_job *j, vs__topk *t, size_t window, const float *qv, dhit **out,
+                      size_t *nout, vs__err *e) {
+    int rc = VS_OK;
+    size_t kk = (size_t)j->q->k + j->q->offset;
+    j->n = 0;
+    j->ntop = 0;
+    j->kk = kk;
+    if (!j->top && !(j->top = vs__malloc(kk * sizeof *j->top)))
+        return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+    for (size_t i = 0; i < t->n && !rc; i++) rc = decay_add(j, t->h[i], vec_score(j->kind, t->h[i].score), e);
+    if (rc) return rc;
+    qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
+    if (t->n >= window) { /* the window did not hold every allowed row: stage B */
+        if ((rc = decay_stage_b(j, qv, vec_score(j->kind, t->h[t->n - 1].score), e))) return rc;
+        qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
+    }
+    *out = j->d;
+    *nout = j->n;
     return VS_OK;
 }
 
@@ -258,6 +466,8 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     size_t K = (size_t)q->k + q->offset;
     /* a decay rescores the `candidates` nearest vectors (geo_rank.h) */
     vs__fpath *dpath = NULL;
+    decay_job dj;
+    memset(&dj, 0, sizeof dj);
     if (q->decay) {
         if ((rc = vs__decay_prepare(q->decay, &dpath, e))) {
             vs__filter_free(flt);
@@ -390,6 +600,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
     }
     /* ---- stage 5 ---- */
     ps = vs__prof_enter(prof, "merge and fetch", NULL);
+    dj = (decay_job){q, fld->metric, kind, (uint32_t)fi, segs, nseg, flt, dpath, &fx, &cx, NULL, 0, 0, NULL, 0, 0};
     if (!rc && (rc = result_for(c, &res, e)) == VS_OK) {
         for (size_t i = 0; i < nq && !rc; i++) {
             vs__topk *t = &tops[i];
@@ -398,15 +609,20 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
                 rc = vs__errf(e, VS_ENOMEM, "out of memory for the result");
                 break;
             }
-            if (dpath && (rc = decay_rerank(q, fld->metric, kind, t, segs, dpath, &fx, e))) break;
-            size_t want = (size_t)q->k + q->offset;
-            for (size_t j = q->offset; j < t->n && j < want; j++) {
-                float sc = t->h[j].score;
-                if (kind == VS__SCORE_NEGL2 && !dpath) sc = sqrtf(sc < 0 ? -sc : 0);
+            size_t want = (size_t)q->k + q->offset, nh = t->n;
+            dhit *dh = NULL;
+            if (dpath) {
+                dj.n = 0;
+                if ((rc = decay_rank(&dj, t, K, qs + i * dim, &dh, &nh, e))) break;
+            }
+            for (size_t j = q->offset; j < nh && j < want; j++) {
+                float sc = dh ? (float)dh[j].score : t->h[j].score;
+                const vs__hit *hj = dh ? &dh[j].h : &t->h[j];
+                if (kind == VS__SCORE_NEGL2 && !dh) sc = sqrtf(sc < 0 ? -sc : 0);
                 if (q->has_threshold &&
                     (kind == VS__SCORE_NEGL2 ? sc > q->score_threshold : sc < q->score_threshold))
                     break;
-                if (fetch_row(res, segs[t->h[j].slot], t->h[j].row, sc, q->with)) {
+                if (fetch_row(res, segs[hj->slot], hj->row, sc, q->with)) {
                     rc = vs__errf(e, VS_ENOMEM, "out of memory for the result");
                     break;
                 }
@@ -426,6 +642,8 @@ done:
     vs__aligned_free(qs);
     vs__filter_free(flt);
     vs__fpath_free(dpath);
+    vs__free(dj.d);
+    vs__free(dj.top);
     vs__filter_ctx_release(&fx);
     vs__search_ctx_release(&cx);
     if (rc) {

@@ -307,7 +307,7 @@ int vs__h_index_create(vs__call *k) {
     int t = vs_pindex_type_parse(type);
     if (t < 0)
         return vs__fail(k, 400, "Wrong input: field_schema type '%.40s' is not supported (keyword, "
-                                "integer, float, bool, datetime, text, uuid)", type);
+                                "integer, float, bool, datetime, text, geo, uuid)", type);
     int rc = vs_coll_create_payload_index(k->coll, fn->valuestring, t);
     if (rc) return vs__fail_coll(k, rc);
     vs__write_op(k);

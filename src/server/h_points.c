@@ -39,7 +39,8 @@ void vs__write_record(vs__sb *b, const vs_result *r, size_t g, size_t row, const
     vs__sb_id(b, vs_result_id(r, g, row));
     if (f->score) {
         vs__sb_puts(b, ",\"version\":0,\"score\":");
-        vs__sb_float(b, vs_result_score(r, g, row));
+        float sc = vs_result_score(r, g, row);
+        vs__sb_float(b, f->score_neg && sc != 0 ? -sc : sc); /* never "-0" */
     }
     vs__sb_puts(b, ",\"payload\":");
     if (f->wp.on)

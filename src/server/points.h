@@ -14,6 +14,8 @@ typedef struct vs__rec_fmt {
     uint32_t vmask;         /* fields whose vectors are written */
     const vs_coll_info *info; /* needed when vmask != 0 */
     int score;              /* write "score" (search results) */
+    int score_neg;          /* write it negated: nearest-first geo results, whose scores
+                               are metres, answer Qdrant's {"neg": {"geo_distance": …}} */
 } vs__rec_fmt;
 
 /* {"id":…, ["version":0, "score":…,] "payload":…, "vector":…} */

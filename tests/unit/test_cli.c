@@ -1431,14 +1431,14 @@ TEST(cli, query_decay_reorders_hits) {
         double sc[] = {1 + 0.1 * tg, s4};
         expect_hits(r->out, ids, sc, 2);
     }
-    /* --candidates 1: only the best vector hit is rescored */
-    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "1", "--decay", "gauss", "--geo-key", "loc",
+    /* --candidates sets the window of vector hits rescored; at least k are */
+    r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "4", "--decay", "gauss", "--geo-key", "loc",
             "--origin", "52.52,13.405", "--scale", "1000000", "--candidates", "1");
     OK(r);
     {
-        int ids[] = {1};
-        double sc[] = {tg};
-        expect_hits(r->out, ids, sc, 1);
+        int ids[] = {2, 1, 3, 4};
+        double sc[] = {0.8, tg, 0, 0};
+        expect_hits(r->out, ids, sc, 4);
     }
     /* the filter applies to the candidates; a --queries file gets the decay for each */
     r = RUN("query", s, "c", "--vector", "[1, 0]", "-k", "4", "--decay", "gauss", "--geo-key", "loc",

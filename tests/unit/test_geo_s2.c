@@ -473,6 +473,8 @@ TEST(geo, cover_out_of_memory_leaves_nothing) {
     vs__s2_covering_free(&ref);
 }
 
+static volatile uint64_t s2_sink; /* keeps the timed calls */
+
 TEST(geo, timings) {
     uint64_t s = vt_seed();
     enum { N = 1 << 20 };
@@ -507,8 +509,11 @@ TEST(geo, timings) {
         vs__s2_covering_free(&cv);
     }
     double tc = (now_s() - t0) / NC;
-    vt_note("from_latlng %.1f ns per point; covering (max_cells 24, %.1f cells) %.2f us per cap "
-            "(%" PRIu64 ")", best * 1e9, (double)cells / NC, tc * 1e6, sink & 1);
+    s2_sink = sink;
+    vt_note("from_latlng %.1f ns per point (uniform points, best of 3 passes over 1M); "
+            "covering of a cap of 100 m - 100 km with max_cells 24: %.2f us (%.1f cells; the "
+            "relate is this file's, via vs__s2_cap_bound)", best * 1e9, tc * 1e6,
+            (double)cells / NC);
 }
 
 /* ----------------------------------------------------------- geo_oracle ---- */
@@ -593,6 +598,7 @@ TEST(geo_oracle, leaf_ids_match_libs2) {
             double lat = 180 * unif(&s) - 90, lng = edges[k];
             int ulps = (int)(rnd(&s) % 5) - 2;
             for (int u = 0; u < abs(ulps); u++) lng = nextafter(lng, ulps > 0 ? 400 : -400);
+            if (fabs(lng) > 180) lng = edges[k]; /* libs2 logs an error beyond ±180 */
             n += cmp_point(&s, lat, lng, &levels);
             n += cmp_point(&s, edges[k] / 2, 360 * unif(&s) - 180, &levels);
             n += cmp_point(&s, j & 1 ? 90 : -90, 360 * unif(&s) - 180, &levels);
@@ -730,9 +736,9 @@ TEST(geo_oracle, coverings_vs_libs2) {
     uint64_t s = vt_seed();
     enum { NCAP = 3000 };
     static const int cells_opt[] = {4, 8, 16, 24};
-    static uint64_t theirs[8192];
+    static uint64_t theirs[1 << 16];
     long same = 0, ours_n = 0, theirs_n = 0;
-    double ours_area = 0, theirs_area = 0, cap_area = 0;
+    double ours_ratio = 0, theirs_ratio = 0; /* covered area / cap area, summed */
     for (int it = 0; it < NCAP; it++) {
         tcap t;
         rnd_cap(&s, &t);
@@ -742,11 +748,12 @@ TEST(geo_oracle, coverings_vs_libs2) {
         vs__s2_cover_opts o;
         vs__s2_cover_opts_init(&o);
         o.max_cells = cells_opt[it % 4];
-        if (it % 5 == 3) o.min_level = (int)(rnd(&s) % 10);
+        if (it % 5 == 3) o.min_level = (int)(rnd(&s) % 8);
         if (it % 7 == 5) o.max_level = o.min_level + (int)(rnd(&s) % (31 - o.min_level));
         vs__s2_covering cv;
         ASSERT_OK(vs__s2_cover(oracle_relate, &cap, &o, &cv));
         check_covering_shape(&cv, &o);
+        double area = vso_s2_cap_area(cap.c, cap.ang), ours_area = 0, theirs_area = 0;
         for (size_t k = 0; k < cv.n; k++) {
             ASSERT_EQ(vso_s2_cap_may_intersect(cap.c, cap.ang, cv.cells[k]), 1);
             if (cv.inside[k]) ASSERT_EQ(vso_s2_cap_contains_cell(cap.c, cap.ang, cv.cells[k]), 1);
@@ -762,16 +769,17 @@ TEST(geo_oracle, coverings_vs_libs2) {
                                      theirs, sizeof theirs / sizeof theirs[0]);
         ASSERT(m >= 0 && m <= (long)(sizeof theirs / sizeof theirs[0]));
         for (long k = 0; k < m; k++) theirs_area += vso_s2_exact_area(theirs[k]);
-        cap_area += vso_s2_cap_area(cap.c, cap.ang);
+        ours_ratio += ours_area / area;
+        theirs_ratio += theirs_area / area;
         if ((size_t)m == cv.n && !memcmp(theirs, cv.cells, cv.n * sizeof *cv.cells)) same++;
         ours_n += (long)cv.n;
         theirs_n += m;
         vs__s2_covering_free(&cv);
     }
     vt_note("%d caps (1 m - 1000 km, max_cells 4-24): identical to S2RegionCoverer in %ld "
-            "(%.1f%%); cells per covering ours %.2f, libs2 %.2f; covered area / cap area ours "
-            "%.3f, libs2 %.3f", NCAP, same, 100.0 * (double)same / NCAP,
-            (double)ours_n / NCAP, (double)theirs_n / NCAP, ours_area / cap_area,
-            theirs_area / cap_area);
+            "(%.1f%%); cells per covering ours %.2f, libs2 %.2f; covered area / cap area "
+            "(mean) ours %.3f, libs2 %.3f", NCAP, same, 100.0 * (double)same / NCAP,
+            (double)ours_n / NCAP, (double)theirs_n / NCAP, ours_ratio / NCAP,
+            theirs_ratio / NCAP);
 }
 #endif

@@ -380,7 +380,7 @@ TEST(server, bad_requests_get_clear_4xx) {
         {"POST", "/collections/c/points/delete", "{\"points\":[1],\"filter\":{}}", 400},
         {"POST", "/collections/c/points/payload", "{\"payload\":3,\"points\":[1]}", 400},
         {"POST", "/collections/c/points/payload/delete", "{\"keys\":[1],\"points\":[1]}", 400},
-        {"PUT", "/collections/c/index", "{\"field_name\":\"a\",\"field_schema\":\"geo\"}", 400},
+        {"PUT", "/collections/c/index", "{\"field_name\":\"a\",\"field_schema\":\"geo3d\"}", 400},
         {"PUT", "/collections/c/index", "{\"field_name\":\"a[\",\"field_schema\":\"keyword\"}", 400},
         {"POST", "/collections/nope/points/search", "{\"vector\":[1,2]}", 404},
         {"GET", "/collections/c/snapshots/..%2F..%2Fetc%2Fpasswd", NULL, 404},
@@ -937,5 +937,376 @@ TEST(server, sigterm_loses_no_acknowledged_write) {
         vs_result_free(g);
     }
     vs_coll_close(c);
+    vs_store_close(s);
+}
+
+/* ------------------------------------------------------------------ geo ---- */
+
+/* POSTs body and asserts 200; *r holds the answer (resp_free it). Returns the result. */
+static cJSON *post_ok(uint16_t p, const char *path, const char *body, http_resp *r) {
+    http(p, "POST", path, KEY, body, 0, r);
+    ASSERT_MSG(r->status == 200, "POST %s %s: %d %s", path, body, r->status, r->body);
+    return result(r);
+}
+
+/* Asserts that pts (an array of scored points) holds these ids, with these scores when
+ * scores is not NULL. */
+static void expect_points(const cJSON *pts, const int *ids, const double *scores, int n) {
+    ASSERT_MSG(cJSON_IsArray(pts) && cJSON_GetArraySize(pts) == n, "want %d points, got %d", n,
+               cJSON_GetArraySize(pts));
+    for (int i = 0; i < n; i++) {
+        const cJSON *h = cJSON_GetArrayItem(pts, i);
+        int id = (int)cJSON_GetObjectItem(h, "id")->valuedouble;
+        ASSERT_MSG(id == ids[i], "point %d: id %d, want %d", i, id, ids[i]);
+        if (scores) ASSERT_NEAR(cJSON_GetObjectItem(h, "score")->valuedouble, scores[i], 1e-6);
+    }
+}
+
+/* The ids of pts sorted ascending into ids; returns how many. */
+static int sorted_ids(const cJSON *pts, int *ids, int max) {
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, pts) if (n < max) ids[n++] = (int)cJSON_GetObjectItem(e, "id")->valuedouble;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && ids[j] < ids[j - 1]; j--) {
+            int t = ids[j];
+            ids[j] = ids[j - 1], ids[j - 1] = t;
+        }
+    return n;
+}
+
+static double gdist(double lat1, double lon1, double lat2, double lon2) {
+    double m = -1;
+    ASSERT_OK(vs_geo_distance(lat1, lon1, lat2, lon2, &m));
+    return m;
+}
+
+/* Around Berlin's centre (52.52, 13.405); 7 has no location, 8 two (Munich, and one
+ * 340 m from the centre). */
+static const char geo_points[] =
+    "{\"points\":["
+    "{\"id\":1,\"vector\":[1,0],\"payload\":{\"location\":{\"lat\":52.5219,\"lon\":13.4132},\"open\":true}},"
+    "{\"id\":2,\"vector\":[0,1],\"payload\":{\"location\":{\"lat\":52.5096,\"lon\":13.3759},\"open\":false}},"
+    "{\"id\":3,\"vector\":[1,1],\"payload\":{\"location\":{\"lat\":52.5588,\"lon\":13.2884},\"open\":true}},"
+    "{\"id\":4,\"vector\":[1,2],\"payload\":{\"location\":{\"lat\":52.3906,\"lon\":13.0645},\"open\":true}},"
+    "{\"id\":5,\"vector\":[2,1],\"payload\":{\"location\":{\"lat\":53.5511,\"lon\":9.9937},\"open\":false}},"
+    "{\"id\":6,\"vector\":[1,-1],\"payload\":{\"location\":{\"lat\":48.8566,\"lon\":2.3522},\"open\":true}},"
+    "{\"id\":7,\"vector\":[-1,1],\"payload\":{\"open\":true}},"
+    "{\"id\":8,\"vector\":[-1,-1],\"payload\":{\"location\":[{\"lat\":48.1351,\"lon\":11.582},"
+    "{\"lat\":52.52,\"lon\":13.41}],\"open\":false}}]}";
+
+TEST(server, geo_filters_index_and_nearest) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    http_resp r;
+    ASSERT_EQ(st(p, "PUT", "/collections/g", "{\"vectors\":{\"size\":2,\"distance\":\"Cosine\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/g/points?wait=true", geo_points), 200);
+    /* the expected nearest-first order from the centre */
+    static const double places[][3] = {{1, 52.5219, 13.4132}, {2, 52.5096, 13.3759}, {3, 52.5588, 13.2884},
+                                       {4, 52.3906, 13.0645}, {5, 53.5511, 9.9937},  {6, 48.8566, 2.3522},
+                                       {8, 52.52, 13.41}};
+    int ids[7];
+    double dist[7];
+    for (int i = 0; i < 7; i++) {
+        ids[i] = (int)places[i][0];
+        dist[i] = gdist(52.52, 13.405, places[i][1], places[i][2]);
+    }
+    for (int i = 1; i < 7; i++)
+        for (int j = i; j > 0 && dist[j] < dist[j - 1]; j--) {
+            double t = dist[j];
+            dist[j] = dist[j - 1], dist[j - 1] = t;
+            int u = ids[j];
+            ids[j] = ids[j - 1], ids[j - 1] = u;
+        }
+    double neg[7];
+    for (int i = 0; i < 7; i++) neg[i] = -dist[i];
+    const char *near_q = "{\"query\":{\"formula\":{\"neg\":{\"geo_distance\":{\"origin\":{\"lat\":52.52,\"lon\":13.405},"
+                         "\"to\":\"location\"}}}},\"limit\":%d%s}";
+    char body[1024];
+    for (int pass = 0; pass < 2; pass++) { /* without, then with a geo index: same answers */
+        /* geo_radius through /points/search (a vector search under the filter) */
+        cJSON *res = post_ok(p, "/collections/g/points/search",
+                             "{\"vector\":[1,0],\"limit\":10,\"filter\":{\"must\":[{\"key\":\"location\",\"geo_radius\":"
+                             "{\"center\":{\"lat\":52.52,\"lon\":13.405},\"radius\":5000}}]}}", &r);
+        int got[10], n = sorted_ids(res, got, 10);
+        ASSERT_EQ(n, 3);
+        ASSERT(got[0] == 1 && got[1] == 2 && got[2] == 8);
+        resp_free(&r);
+        /* geo_bounding_box and geo_polygon (with a hole) through /points/scroll */
+        res = post_ok(p, "/collections/g/points/scroll",
+                      "{\"limit\":100,\"filter\":{\"must\":[{\"key\":\"location\",\"geo_bounding_box\":"
+                      "{\"top_left\":{\"lat\":53,\"lon\":13},\"bottom_right\":{\"lat\":52,\"lon\":14}}}]}}", &r);
+        n = sorted_ids(cJSON_GetObjectItem(res, "points"), got, 10);
+        ASSERT_EQ(n, 5);
+        ASSERT(got[0] == 1 && got[1] == 2 && got[2] == 3 && got[3] == 4 && got[4] == 8);
+        resp_free(&r);
+        res = post_ok(p, "/collections/g/points/scroll",
+                      "{\"limit\":100,\"filter\":{\"must\":[{\"key\":\"location\",\"geo_polygon\":{"
+                      "\"exterior\":{\"points\":[{\"lat\":52.3,\"lon\":13.0},{\"lat\":52.3,\"lon\":13.8},"
+                      "{\"lat\":52.7,\"lon\":13.8},{\"lat\":52.7,\"lon\":13.0},{\"lat\":52.3,\"lon\":13.0}]},"
+                      "\"interiors\":[{\"points\":[{\"lat\":52.51,\"lon\":13.40},{\"lat\":52.51,\"lon\":13.42},"
+                      "{\"lat\":52.53,\"lon\":13.42},{\"lat\":52.53,\"lon\":13.40},{\"lat\":52.51,\"lon\":13.40}]}]}}]}}",
+                      &r);
+        n = sorted_ids(cJSON_GetObjectItem(res, "points"), got, 10);
+        ASSERT_EQ(n, 3); /* 1 and 8's near location lie in the hole */
+        ASSERT(got[0] == 2 && got[1] == 3 && got[2] == 4);
+        resp_free(&r);
+        /* the text syntax, as a string filter */
+        res = post_ok(p, "/collections/g/points/count",
+                      "{\"filter\":\"location WITHIN 5 KM OF (52.52, 13.405) AND open = true\"}", &r);
+        ASSERT_EQ(cJSON_GetObjectItem(res, "count")->valuedouble, 1);
+        resp_free(&r);
+        /* nearest first: {"neg": {"geo_distance": …}}, scores −metres */
+        snprintf(body, sizeof body, near_q, 10, "");
+        res = post_ok(p, "/collections/g/points/query", body, &r);
+        expect_points(cJSON_GetObjectItem(res, "points"), ids, neg, 7);
+        resp_free(&r);
+        /* with limit, offset, a filter, a threshold (within 10 km) and vectors */
+        snprintf(body, sizeof body, near_q, 2,
+                 ",\"offset\":1,\"filter\":{\"must_not\":[{\"has_id\":[8]}]},\"with_vector\":true,\"with_payload\":false");
+        res = post_ok(p, "/collections/g/points/query", body, &r);
+        {
+            int want[2] = {ids[1] == 8 ? ids[2] : ids[1], 0};
+            int k2 = 0, all[7];
+            for (int i = 0; i < 7; i++)
+                if (ids[i] != 8) all[k2++] = ids[i];
+            want[0] = all[1], want[1] = all[2];
+            expect_points(cJSON_GetObjectItem(res, "points"), want, NULL, 2);
+            const cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "points"), 0);
+            ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(h, "vector")), 2);
+            ASSERT(cJSON_IsNull(cJSON_GetObjectItem(h, "payload")));
+        }
+        resp_free(&r);
+        snprintf(body, sizeof body, near_q, 10, ",\"score_threshold\":-10000");
+        res = post_ok(p, "/collections/g/points/query", body, &r);
+        int within = 0;
+        while (within < 7 && dist[within] <= 10000) within++;
+        ASSERT_EQ(within, 4);
+        expect_points(cJSON_GetObjectItem(res, "points"), ids, neg, within);
+        resp_free(&r);
+        snprintf(body, sizeof body, near_q, 10, ",\"score_threshold\":1");
+        res = post_ok(p, "/collections/g/points/query", body, &r);
+        ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(res, "points")), 0);
+        resp_free(&r);
+        /* in a batch, next to a vector query */
+        snprintf(body, sizeof body, "{\"searches\":[%s,{\"query\":[1,0],\"limit\":1}]}", near_q);
+        char batch[1200];
+        snprintf(batch, sizeof batch, body, 3, "");
+        res = post_ok(p, "/collections/g/points/query/batch", batch, &r);
+        ASSERT_EQ(cJSON_GetArraySize(res), 2);
+        expect_points(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "points"), ids, neg, 3);
+        expect_points(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "points"), (int[]){1}, NULL, 1);
+        resp_free(&r);
+        if (pass == 0) {
+            ASSERT_EQ(st(p, "PUT", "/collections/g/index", "{\"field_name\":\"location\",\"field_schema\":\"geo\"}"), 200);
+            http(p, "GET", "/collections/g", KEY, NULL, 0, &r);
+            ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&r), "payload_schema"),
+                                                                 "location"), "data_type")->valuestring, "geo");
+            resp_free(&r);
+        }
+    }
+    ASSERT_EQ(st(p, "PUT", "/collections/g/index", "{\"field_name\":\"loc2\",\"field_schema\":{\"type\":\"geo\"}}"), 200);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+/* Query [1, 0]: point 1 ([1, 0], score 1) lies in Paris, 878 km from the origin; point 2
+ * ([0.8, 0.6], score 0.8) and point 3 ([0, 1], score 0) at the origin; point 4 has no
+ * location. */
+static const char decay_points[] =
+    "{\"points\":["
+    "{\"id\":1,\"vector\":[1,0],\"payload\":{\"loc\":{\"lat\":48.8566,\"lon\":2.3522}}},"
+    "{\"id\":2,\"vector\":[0.8,0.6],\"payload\":{\"loc\":{\"lat\":52.52,\"lon\":13.405}}},"
+    "{\"id\":3,\"vector\":[0,1],\"payload\":{\"loc\":{\"lat\":52.52,\"lon\":13.405}}},"
+    "{\"id\":4,\"vector\":[1,0.1]}]}";
+#define GEO_X "{\"x\":{\"geo_distance\":{\"origin\":{\"lat\":52.52,\"lon\":13.405},\"to\":\"loc\"}}"
+
+TEST(server, formula_decay_reorders_hits) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    http_resp r;
+    ASSERT_EQ(st(p, "PUT", "/collections/d", "{\"vectors\":{\"size\":2,\"distance\":\"Cosine\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/d/points?wait=true", decay_points), 200);
+    const double dp = gdist(52.52, 13.405, 48.8566, 2.3522), tg = pow(0.5, (dp / 1e6) * (dp / 1e6));
+    const double s4 = 1 / sqrt(1.01);
+    const char *Q = "/collections/d/points/query";
+    /* without a formula: the vector order */
+    cJSON *res = post_ok(p, Q, "{\"query\":[1,0],\"limit\":4}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){1, 4, 2, 3}, (double[]){1, s4, 0.8, 0}, 4);
+    resp_free(&r);
+    /* mult: s · t */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0],\"limit\":10},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},\"limit\":4}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1, 3, 4}, (double[]){0.8, tg, 0, 0}, 4);
+    resp_free(&r);
+    /* sum with the operands the other way round, prefetch as a one-element array with
+     * {"nearest": …}; the default prefetch limit */
+    res = post_ok(p, Q, "{\"prefetch\":[{\"query\":{\"nearest\":[1,0]}}],\"query\":{\"formula\":{\"sum\":["
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000,\"midpoint\":0.5,\"target\":0}},\"$score\"]}},"
+                        "\"limit\":3}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1, 3}, (double[]){1.8, 1 + tg, 1}, 3);
+    resp_free(&r);
+    /* a weight: {"mult": [W, DECAY]} inside the sum, either order */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":{\"sum\":[\"$score\",{\"mult\":["
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000}},0.1]}]}},\"limit\":2}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){1, 4}, (double[]){1 + 0.1 * tg, s4}, 2);
+    resp_free(&r);
+    /* exp with midpoint and the offset extension; lin */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"exp_decay\":" GEO_X ",\"scale\":500000,\"midpoint\":0.2,\"offset\":100000}}]}},\"limit\":2}",
+                  &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1},
+                  (double[]){0.8, pow(0.2, (dp - 100000) / 500000)}, 2);
+    resp_free(&r);
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"lin_decay\":" GEO_X ",\"scale\":2000000}}]}},\"limit\":2}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1}, (double[]){0.8, 1 - dp * 0.5 / 2000000}, 2);
+    resp_free(&r);
+    /* the prefetch's filter and the body's, combined with must (JSON, then text) */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0],\"filter\":{\"must\":[{\"key\":\"loc\",\"geo_radius\":{"
+                        "\"center\":{\"lat\":52.52,\"lon\":13.405},\"radius\":1000000}}]}},"
+                        "\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},"
+                        "\"filter\":{\"must_not\":[{\"has_id\":[3]}]},\"limit\":4}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1}, (double[]){0.8, tg}, 2);
+    resp_free(&r);
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0],\"filter\":\"loc WITHIN 1000 KM OF (52.52, 13.405)\"},"
+                        "\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},"
+                        "\"filter\":\"NOT HAS_ID(2)\",\"limit\":4}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){1, 3}, (double[]){tg, 0}, 2);
+    resp_free(&r);
+    /* the prefetch's limit is the candidates window (vs_decay.candidates); the answer
+     * still holds limit points */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0],\"limit\":1},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},\"limit\":4}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 1, 3, 4}, (double[]){0.8, tg, 0, 0}, 4);
+    resp_free(&r);
+    /* offset pages through the combined order; a point id as the prefetch's query */
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},\"limit\":2,\"offset\":1}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){1, 3}, (double[]){tg, 0}, 2);
+    resp_free(&r);
+    res = post_ok(p, Q, "{\"prefetch\":{\"query\":1},\"query\":{\"formula\":{\"mult\":[\"$score\","
+                        "{\"gauss_decay\":" GEO_X ",\"scale\":1000000}}]}},\"limit\":3}", &r);
+    expect_points(cJSON_GetObjectItem(res, "points"), (int[]){2, 3, 4}, (double[]){0.8, 0, 0}, 3);
+    resp_free(&r);
+    vs_server_stop(srv);
+    vs_store_close(s);
+}
+
+TEST(server, formula_bad_inputs_get_400) {
+    vs_store *s;
+    vs_server *srv = start(&s, "test-key", NULL, 0);
+    uint16_t p = vs_server_port(srv);
+    ASSERT_EQ(st(p, "PUT", "/collections/d", "{\"vectors\":{\"size\":2,\"distance\":\"Cosine\"}}"), 200);
+    ASSERT_EQ(st(p, "PUT", "/collections/d/points?wait=true", decay_points), 200);
+#define PF "{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":"
+#define GD(origin) "{\"geo_distance\":{\"origin\":" origin ",\"to\":\"loc\"}}"
+#define BERLIN "{\"lat\":52.52,\"lon\":13.405}"
+    static const struct {
+        const char *body, *msg, *code;
+    } cases[] = {
+        /* origins */
+        {"{\"query\":{\"formula\":{\"neg\":{\"geo_distance\":{\"to\":\"loc\"}}}}}", "neg.geo_distance.origin is missing",
+         NULL},
+        {"{\"query\":{\"formula\":{\"neg\":" GD("{\"lat\":91,\"lon\":0}") "}}}", "origin (91, 0)", "VS_EINVAL"},
+        {"{\"query\":{\"formula\":{\"neg\":" GD("{\"lat\":0,\"lon\":-181}") "}}}", "origin (0, -181)", "VS_EINVAL"},
+        {"{\"query\":{\"formula\":{\"neg\":" GD("{\"lat\":\"52\",\"lon\":13}") "}}}",
+         "origin must be {\"lat\": number, \"lon\": number}", NULL},
+        {"{\"query\":{\"formula\":{\"neg\":{\"geo_distance\":{\"origin\":" BERLIN "}}}}}",
+         "geo_distance.to must be the payload key", NULL},
+        {"{\"query\":{\"formula\":{\"neg\":{\"geo_distance\":{\"origin\":" BERLIN ",\"to\":\"loc\",\"unit\":\"km\"}}}}}",
+         "neg.geo_distance.unit is not supported", NULL},
+        {"{\"query\":{\"formula\":{\"neg\":{\"key\":\"loc\"}}}}", "\"key\" is not supported", NULL},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD("{\"lat\":91,\"lon\":0}") ",\"scale\":1000}}]}}}",
+         "decay: origin (91, 0)", "VS_EINVAL"},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD("{\"lon\":0}") ",\"scale\":1000}}]}}}",
+         "gauss_decay.x.geo_distance.origin must be", NULL},
+        /* decays */
+        {PF "{\"mult\":[\"$score\",{\"cauchy_decay\":{\"x\":" GD(BERLIN) "}}]}}}",
+         "mult operand {\"cauchy_decay\": …} is not supported", NULL},
+        {PF "{\"sum\":[\"$score\",{\"sigmoid_decay\":{\"x\":" GD(BERLIN) "}}]}}}",
+         "sum operand {\"sigmoid_decay\": …} is not supported", NULL},
+        {PF "{\"mult\":[\"$score\",{\"exp_decay\":{\"x\":" GD(BERLIN) ",\"target\":5}}]}}}",
+         "exp_decay.target must be 0 or absent", NULL},
+        {PF "{\"mult\":[\"$score\",{\"exp_decay\":{\"x\":" GD(BERLIN) ",\"target\":{\"datetime\":\"2024-01-01\"}}}]}}}",
+         "exp_decay.target must be 0", NULL},
+        {PF "{\"mult\":[\"$score\",{\"lin_decay\":{\"x\":" GD(BERLIN) ",\"scale\":0}}]}}}", "decay: scale", "VS_EINVAL"},
+        {PF "{\"mult\":[\"$score\",{\"lin_decay\":{\"x\":" GD(BERLIN) ",\"scale\":\"far\"}}]}}}",
+         "lin_decay.scale must be a number", NULL},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) ",\"midpoint\":1.5}}]}}}", "decay: decay",
+         "VS_EINVAL"},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) ",\"offset\":-1}}]}}}", "decay: offset",
+         "VS_EINVAL"},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":{\"datetime_key\":\"t\"}}}]}}}",
+         "gauss_decay.x must be {\"geo_distance\"", NULL},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"scale\":5}}]}}}", "gauss_decay.x is missing", NULL},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) ",\"decay\":0.5}}]}}}",
+         "gauss_decay.decay is not supported", NULL},
+        /* formula shapes */
+        {PF "{\"div\":{\"left\":\"$score\",\"right\":2}}}}", "formula: \"div\" is not supported", NULL},
+        {PF "{\"sum\":[\"$score\",{\"key\":\"tag\",\"match\":{\"value\":\"a\"}}]}}}", "sum operand {\"key\": …}", NULL},
+        {PF "{\"sum\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) "}},0.5]}}}", "sum of 3 operands", NULL},
+        {PF "{\"sum\":[{\"gauss_decay\":{\"x\":" GD(BERLIN) "}},{\"exp_decay\":{\"x\":" GD(BERLIN) "}}]}}}",
+         "sum must have \"$score\"", NULL},
+        {PF "{\"mult\":[\"$score\",0.5]}}}", "mult operand {\"a number\": …}", NULL},
+        {PF "{\"sum\":[\"$score\",{\"mult\":[\"w\",{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]}]}}}",
+         "sum operand {\"mult\": …}", NULL},
+        {PF "{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}}}", "a gauss_decay alone is not supported", NULL},
+        {PF "{\"sum\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}],\"mult\":[]}}}",
+         "formula must hold one expression", NULL},
+        {PF "[1,2]}}", "formula must be an expression object", NULL},
+        {PF "{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]},\"defaults\":{\"loc\":1}}}",
+         "defaults is not supported", NULL},
+        /* prefetches */
+        {"{\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]}}}",
+         "a decay rescores the hits of a prefetch", NULL},
+        {PF "{\"neg\":" GD(BERLIN) "}}}", "takes no prefetch", NULL},
+        {"{\"prefetch\":{\"query\":[1,0]},\"query\":[1,0]}", "prefetch is supported only with a formula", NULL},
+        {"{\"prefetch\":{\"query\":[1,0]}}", "prefetch without a formula query", NULL},
+        {"{\"prefetch\":[{\"query\":[1,0]},{\"query\":[0,1]}],\"query\":{\"formula\":{\"mult\":[\"$score\","
+         "{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]}}}", "2 prefetches are not supported", NULL},
+        {"{\"prefetch\":{\"limit\":5},\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":" GD(BERLIN)
+         "}}]}}}", "prefetch.query (the vector whose hits the formula rescores) is missing", NULL},
+        {"{\"prefetch\":{\"query\":[1,0],\"limit\":0},\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":"
+         "{\"x\":" GD(BERLIN) "}}]}}}", "prefetch.", NULL},
+        {"{\"prefetch\":{\"query\":[1,0],\"prefetch\":{\"query\":[1,0]}},\"query\":{\"formula\":{\"mult\":[\"$score\","
+         "{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]}}}", "prefetch.prefetch is not supported", NULL},
+        {"{\"prefetch\":{\"query\":[1,0,0]},\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":"
+         GD(BERLIN) "}}]}}}", "expected 2 dimensions, got 3", "VS_EDIM"},
+        {"{\"prefetch\":{\"query\":[1,0],\"filter\":\"loc IS NULL\"},\"query\":{\"formula\":{\"mult\":[\"$score\","
+         "{\"gauss_decay\":{\"x\":" GD(BERLIN) "}}]}},\"filter\":{\"must\":[]}}", "give both as JSON objects", NULL},
+        {"{\"prefetch\":{\"query\":[1,0]},\"query\":{\"formula\":{\"mult\":[\"$score\",{\"gauss_decay\":{\"x\":"
+         "{\"geo_distance\":{\"origin\":" BERLIN ",\"to\":\"a[x\"}}}}]}}}", "decay: key", "VS_EINVAL"},
+    };
+#undef PF
+#undef GD
+#undef BERLIN
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        http_resp r;
+        http(p, "POST", "/collections/d/points/query", KEY, cases[i].body, 0, &r);
+        const cJSON *stj = r.json ? cJSON_GetObjectItem(r.json, "status") : NULL;
+        const cJSON *err = stj ? cJSON_GetObjectItem(stj, "error") : NULL;
+        const cJSON *code = stj ? cJSON_GetObjectItem(stj, "code") : NULL;
+        ASSERT_MSG(r.status == 400 && cJSON_IsString(err), "case %zu %s: %d %s", i, cases[i].body, r.status, r.body);
+        ASSERT_MSG(strstr(err->valuestring, "Wrong input: ") == err->valuestring, "case %zu: %s", i, err->valuestring);
+        ASSERT_MSG(strstr(err->valuestring, cases[i].msg), "case %zu: \"%s\" lacks \"%s\"", i, err->valuestring,
+                   cases[i].msg);
+        if (cases[i].code)
+            ASSERT_MSG(cJSON_IsString(code) && !strcmp(code->valuestring, cases[i].code), "case %zu: code %s, want %s",
+                       i, cJSON_IsString(code) ? code->valuestring : "(none)", cases[i].code);
+        else
+            ASSERT_MSG(!code, "case %zu: a code (%s) where the server refused by itself", i, code->valuestring);
+        resp_free(&r);
+    }
+    /* in a batch the failing search is named */
+    http_resp r;
+    http(p, "POST", "/collections/d/points/query/batch", KEY,
+         "{\"searches\":[{\"query\":[1,0]},{\"query\":{\"formula\":{\"div\":{}}}}]}", 0, &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT(strstr(r.body, "(searches[1])") && strstr(r.body, "\\\"div\\\" is not supported"));
+    resp_free(&r);
+    vs_server_stop(srv);
     vs_store_close(s);
 }
