@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: build deps run test test-only asan bench bench-ann bench-http bench-python python clean
+.PHONY: build deps run test test-only asan bench bench-ann bench-http bench-python bench-geo python clean
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -50,6 +50,10 @@ bench-http: build
 # Python layer: per-query overhead vs the C API and 2-thread query scaling (a few minutes).
 bench-python: python
 	@PYTHONPATH= /usr/bin/python3 bench/bench_python.py --out bench/results
+
+# Geo: radius/box/polygon on 10M points, index build, hybrid vs plain (~10 minutes).
+bench-geo: build
+	@sh scripts/bench-geo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -497,7 +497,7 @@ static int result_arrays(PyObject *res, vs_result *r, uint32_t k, int rc, const 
  * into *d; d->key points into the tuple's str, which the caller's args keep alive. */
 static int decay_from_py(PyObject *t, vs_decay *d) {
     vs_decay_init(d);
-    if (!PyArg_ParseTuple(t, "isddddidI;decay must be (func, key, lat, lon, scale, offset, decay, combine, "
+    if (!PyArg_ParseTuple(t, "isdddddidI;decay must be (func, key, lat, lon, scale, offset, decay, combine, "
                              "weight, candidates)", &d->func, &d->key, &d->lat, &d->lon, &d->scale, &d->offset,
                           &d->decay, &d->combine, &d->weight, &d->candidates))
         return -1;
