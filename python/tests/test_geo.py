@@ -20,9 +20,10 @@ def haversine(lat1, lon1, lat2, lon2, r=6371008.8):
 
 def places(rng, n=200):
     """n points scattered within about 1.5 degrees of Berlin; every 10th has no location,
-    every 25th two (one far away, in Paris)."""
-    lat = BERLIN[0] + rng.uniform(-1.5, 1.5, n)
-    lon = BERLIN[1] + rng.uniform(-1.5, 1.5, n)
+    every 25th two (one far away, in Paris). Coordinates have 6 decimals (GPS precision;
+    the server re-prints payload numbers with 15 significant digits)."""
+    lat = np.round(BERLIN[0] + rng.uniform(-1.5, 1.5, n), 6)
+    lon = np.round(BERLIN[1] + rng.uniform(-1.5, 1.5, n), 6)
     payloads = []
     for i in range(n):
         p = {"i": i, "open": i % 3 == 0}

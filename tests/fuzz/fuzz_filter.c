@@ -16,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         "{}",
         "{\"a\":[[1]],\"b\":{\"b\":{\"b\":1.5}},\"t\":\"2024-02-29T12:00:00+01:00\","
         "\"s\":\"The quick brown \\u00e9t\\u00e9\",\"n\":[{\"x\":1,\"y\":[\"a\"]},{\"x\":2}]}",
+        "{\"loc\":{\"lat\":52.5,\"lon\":13.4},\"a\":[{\"lat\":90,\"lon\":180},{\"lon\":-180,\"lat\":-90}],"
+        "\"b\":{\"lat\":91,\"lon\":0},\"c\":{\"lat\":\"1\",\"lon\":2}}",
     };
     vs__filter *f = NULL;
     vs__err e;
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         vs_id ids[2] = {vs_id_num(7), vs_id_str("abc")};
         vs__filter_ctx cx;
         vs__filter_ctx_init(&cx);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             for (int j = 0; j < 2; j++) {
                 int m = vs__filter_eval(f, &cx, payloads[i], strlen(payloads[i]), &ids[j], &e);
                 if (m != 0 && m != 1 && m != VS_ELIMIT && m != VS_ENOMEM) abort();

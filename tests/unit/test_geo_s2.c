@@ -233,6 +233,56 @@ TEST(geo, leaf_round_trip_and_hierarchy) {
         ASSERT_EQ(vs__s2_level_for_min_edge(0.9 * ldexp(2 * M_SQRT2 / 3, -L)), L);
 }
 
+/* vs__s2_from_latlng computes the point with a polynomial and falls back to libm when
+ * the result could differ: it must always equal the libm path, from_point(latlng_to_point),
+ * which the oracle suite ties to libs2. Points near cell edges are where it could fail. */
+TEST(geo, from_latlng_fast_path_equals_exact_path) {
+    uint64_t s = vt_seed();
+    long n = 0, per = 400000L * vt_long();
+    for (long k = 0; k < per * 4; k++) {
+        double lat, lng, p[3];
+        switch (k & 3) {
+        case 0: /* uniform */
+            rnd_latlng(&s, &lat, &lng);
+            break;
+        case 1: { /* a vertex or an edge point of a random cell, a few ulps off */
+            vs__s2cell c = rnd_cell(&s, (int)(rnd(&s) % 31));
+            double v[4][3];
+            vs__s2_vertices(c, v);
+            if (k & 4) on_arc(v[rnd(&s) % 4], v[rnd(&s) % 4], unif(&s), p);
+            else memcpy(p, v[rnd(&s) % 4], sizeof p);
+            vs__s2_point_to_latlng(p, &lat, &lng);
+            for (int u = (int)(rnd(&s) % 4); u > 0; u--) lat = nextafter(lat, rnd(&s) & 1 ? 90 : -90);
+            for (int u = (int)(rnd(&s) % 4); u > 0; u--) lng = nextafter(lng, rnd(&s) & 1 ? 180 : -180);
+            break;
+        }
+        case 2: /* round numbers: the equator, face meridians and poles are cell edges */
+            lat = (double)(int)(rnd(&s) % 181) - 90 + (double)(rnd(&s) % 4) * 0.25;
+            lat = lat > 90 ? 90 : lat;
+            lng = (double)(int)(rnd(&s) % 361) - 180;
+            break;
+        default: /* poles, ±180, and the cube's corners and edges */
+            lat = rnd(&s) % 3 == 0 ? (rnd(&s) & 1 ? 90 : -90) : 180 * unif(&s) - 90;
+            lng = (double)(rnd(&s) % 9) * 45 - 180;
+            if (rnd(&s) % 4 == 0) lat = rnd(&s) & 1 ? 35.2643896827546544 : -35.2643896827546544;
+            break;
+        }
+        vs__s2_latlng_to_point(lat, lng, p);
+        vs__s2cell want = vs__s2_from_point(p), got = vs__s2_from_latlng(lat, lng);
+        ASSERT_MSG(got == want, "(%.17g, %.17g): %016" PRIx64 ", exact path %016" PRIx64, lat,
+                   lng, got, want);
+        n++;
+    }
+    /* outside the fast path's domain (|lng| > 180, lat beyond ±90, NaN) it is libm's */
+    static const double odd[][2] = {{10, 540}, {-20, -190.5}, {0, 1e6}, {95, 10}, {NAN, 0}};
+    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+        double p[3];
+        vs__s2_latlng_to_point(odd[k][0], odd[k][1], p);
+        ASSERT_EQ(vs__s2_from_latlng(odd[k][0], odd[k][1]), vs__s2_from_point(p));
+    }
+    vt_note("%ld points: the fast path equals the libm path", n);
+}
+
 TEST(geo, tokens) {
     uint64_t s = vt_seed();
     char buf[17];
