@@ -38,8 +38,8 @@ def number(name: str, v: Any) -> float:
 class Decay:
     """A distance decay for hybrid geo + vector ranking (``vs_decay``).
 
-    Each of the query's ``candidates`` nearest vectors gets a term ``t`` in [0, 1] from
-    its geodesic distance ``d`` to (``lat``, ``lon``), with ``d' = max(0, d - offset)``:
+    Each point gets a term ``t`` in [0, 1] from its geodesic distance ``d`` to
+    (``lat``, ``lon``), with ``d' = max(0, d - offset)``:
 
     - ``"gauss"``: ``t = decay ** ((d' / scale) ** 2)``
     - ``"exp"``: ``t = decay ** (d' / scale)``
@@ -60,8 +60,9 @@ class Decay:
         decay: ``t`` at ``offset + scale``, strictly between 0 and 1 (Qdrant's midpoint).
         combine: ``"multiply"`` (default) or ``"sum"``.
         weight: the weight of ``t`` with ``"sum"``.
-        candidates: vector hits rescored per query (default ``max(10 * (k + offset),
-            100)``; Qdrant's prefetch limit).
+        candidates: the window of vector hits rescored first (default ``max(10 * (k +
+            offset), 100)``; Qdrant's prefetch limit); the ranking is exact beyond it
+            (docs/geo.md, "Hybrid").
     """
 
     key: str

@@ -25,8 +25,10 @@
  * |p − c|² > t_out is outside, and only the thin shell between pays for geod_inverse.
  * t_in is the chord of θ_in = (r − DIST_ABS) / (hi·(1 + DIST_REL)) less the rounding of
  * |p − c|² (CHORD_SLACK), t_out likewise from above; the chord is monotone in θ on
- * [0, π], so the thresholds keep the guarantees of the angle bounds. The cost of the
- * fast path is two sincos and a dot product. Radius 0 has no fast "in": only points at
+ * [0, π], so the thresholds keep the guarantees of the angle bounds. The fast path is
+ * two sincos and a dot product: 30 ns a point against 0.9 µs for geod_inverse
+ * (geo.perf, this machine), and a point takes it unless it lies within ~1% of the
+ * radius of the boundary (b²/a and a²/b are 1% apart). Radius 0 has no fast "in": only points at
  * geodesic distance exactly 0 (the center, or another spelling of it — a pole with any
  * lon, lon ±180) are in. A radius >= VS__GEO_RADIUS_MAX holds every point (the longest
  * WGS84 geodesic is half a meridian, 20003931.5 m).
@@ -49,7 +51,10 @@
  * file relies on IEEE double arithmetic without contraction (ISO C mode, no -mfma).
  * Edges live in latitude bands (an edge in every band its y-range meets, band_of()
  * being monotone in y, so no edge is missed), sorted by ring within a band, so a test
- * looks at the few edges near its latitude and decides ring by ring.
+ * looks at the few edges near its latitude and decides ring by ring. geo.perf: a
+ * 1000-vertex outline ~80 ns a point, a wavy 100000-vertex one ~200 ns (cache misses);
+ * a spiky star pays for every edge a horizontal line crosses (~500 ns at 1000
+ * vertices), which any crossing count must visit.
  *
  * S2 relation (vs__geo_region_relate). Conservative for the points the index stores —
  * their leaf is vs__s2_from_latlng(lat, lon) of the spelling the user gave, while

@@ -75,6 +75,12 @@
 #include "util/alloc.h"
 #include "vecstore.h"
 
+/* Bit-for-bit needs a·b + c rounded twice, as libs2 builds it (_fp_contract_off.h):
+ * GCC in ISO mode (-std=c11) does not contract; clang would, on FMA targets. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
 #define LOOKUP_BITS 4
 #define SWAP_MASK 1
 #define INVERT_MASK 2
@@ -163,7 +169,6 @@ static inline void face_uv_to_xyz(int face, double u, double v, double p[3]) {
     }
 }
 
-/* S2's quadratic projection: cells of nearly equal area at a cheap inverse. */
 /* c ? a : b without a branch. */
 static inline double select_d(int c, double a, double b) {
     uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
@@ -174,6 +179,7 @@ static inline double select_d(int c, double a, double b) {
     return a;
 }
 
+/* S2's quadratic projection: cells of nearly equal area at a cheap inverse. */
 static inline double uv_to_st(double u) {
     /* = u >= 0 ? 0.5·sqrt(1 + 3u) : 1 − 0.5·sqrt(1 − 3u), bit for bit (−3u = 3|u|
      * exactly), without the branch. */
@@ -761,7 +767,7 @@ static int add_cand(coverer *c, uint32_t idx) {
     memcpy(px->child, kids, sizeof kids);
     px->nchild = (uint8_t)nk;
     px->nterm = (uint8_t)nterm;
-    return q_push(c, (((uint32_t)x.level << 2) + (uint32_t)nk) << 2 | (uint32_t)nterm, idx);
+    return q_push(c, ((((uint32_t)x.level << 2) + (uint32_t)nk) << 2) + (uint32_t)nterm, idx);
 }
 
 static void sort_res(rent *r, size_t n) {

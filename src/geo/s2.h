@@ -41,7 +41,12 @@ void vs__s2_latlng_to_point(double lat_deg, double lng_deg, double p[3]);
 /* Degrees of a (not necessarily unit) non-zero vector; lng in (-180, 180]. */
 void vs__s2_point_to_latlng(const double p[3], double *lat_deg, double *lng_deg);
 
-/* The leaf (level 30) cell holding the point. Equal to S2CellId(S2LatLng::FromDegrees). */
+/* The leaf (level 30) cell holding the point. Equal to S2CellId(S2LatLng::FromDegrees),
+ * bit for bit, for every input (libs2's own rounding included). Two consequences of
+ * that: lng 180 and -180 are the same meridian but, as in libs2, land in the two leaves
+ * either side of it (the antimeridian is a cell edge; sin(±π) = ±1.2e-16), and a pole
+ * lands in one of the four leaves around it depending on lng. Both leaves' bounds hold
+ * the point; a covering of a region holding it holds both. ~60 ns (from_point ~30). */
 vs__s2cell vs__s2_from_latlng(double lat_deg, double lng_deg);
 vs__s2cell vs__s2_from_point(const double p[3]);
 /* The cell of a face (0..5), level 0. */
@@ -54,6 +59,7 @@ void vs__s2_center_latlng(vs__s2cell id, double *lat_deg, double *lng_deg);
 void vs__s2_vertices(vs__s2cell id, double v[4][3]);
 
 int vs__s2_is_valid(vs__s2cell id);
+/* 0..30 (-1 for VS__S2_NONE). */
 int vs__s2_level(vs__s2cell id);
 int vs__s2_face(vs__s2cell id);
 /* Ancestor at level (0 <= level <= vs__s2_level(id)). */
@@ -75,16 +81,23 @@ size_t vs__s2_to_token(vs__s2cell id, char *buf);
 int vs__s2_from_token(const char *s, size_t len, vs__s2cell *out);
 
 /* A spherical cap containing the whole cell: center (unit vector) and the angle
- * (radians) from it to the farthest point of the cell, padded for rounding. */
+ * (radians) from it to the farthest point of the cell, padded for rounding (1e-14 rad;
+ * this also covers any point whose vs__s2_from_latlng/from_point lies in the cell).
+ * About as tight as S2Cell::GetCapBound; ~50 ns. */
 void vs__s2_cap_bound(vs__s2cell id, double center[3], double *angle);
 /* A latitude/longitude rectangle containing the whole cell, in degrees, padded for
- * rounding: lat in [*lat_lo, *lat_hi]; lng in [*lng_lo, *lng_hi], or when *lng_lo >
- * *lng_hi the rectangle crosses the antimeridian (lng >= lo or lng <= hi); a cell
- * holding a pole gets the full range [-180, 180]. */
+ * rounding (as cap_bound; longitudes by 1e-14 rad / cos(lat)): lat in [*lat_lo,
+ * *lat_hi]; lng in [*lng_lo, *lng_hi], or when *lng_lo > *lng_hi the rectangle crosses
+ * the antimeridian (lng >= lo or lng <= hi); a cell holding a pole gets lat exactly
+ * ±90 and the full range [-180, 180]. Values stay within [-90, 90] and [-180, 180]; a
+ * point at lng -180 may need testing as 180 (and vice versa) against a range ending at
+ * ±180. The edges' latitude bulge is accounted for (faces). ~100 ns. */
 void vs__s2_rect_bound(vs__s2cell id, double *lat_lo, double *lat_hi, double *lng_lo,
                        double *lng_hi);
-/* The level whose cells' shortest edge is still at least `angle` radians (0..30); used
- * to pick a covering's finest useful level. */
+/* The finest level whose cells' shortest edge is still at least `angle` radians
+ * (S2's kMinEdge.GetLevelForMinValue: edges at level L are >= (2√2/3)·2^-L); 0 when
+ * even faces are smaller, 30 for angle <= 0. Used to pick a covering's finest useful
+ * level. */
 int vs__s2_level_for_min_edge(double angle);
 
 /* ---- coverings ---- */
@@ -101,8 +114,11 @@ typedef struct vs__s2_cover_opts {
     int max_level;  /* no cell finer than this (default 30) */
     int max_cells;  /* stop splitting once this many cells would be exceeded (a soft
                        limit, as in S2: a covering may hold more when the region needs
-                       them at min_level) */
+                       them at min_level, or when max_cells < the number of faces the
+                       region touches) */
 } vs__s2_cover_opts;
+/* vs__s2_cover clamps the options: levels to [0, 30], max_level to >= min_level,
+ * max_cells to [1, VS__S2_COVER_CELLS_MAX]. */
 
 void vs__s2_cover_opts_init(vs__s2_cover_opts *o);
 
@@ -112,9 +128,14 @@ typedef struct vs__s2_covering {
     size_t n;
 } vs__s2_covering;
 
-/* Covers the region. Returns 0, or VS_ENOMEM (cells are allocated with util/alloc.h;
- * free with vs__s2_covering_free, which accepts a zeroed struct). An empty region gives
- * n = 0. */
+/* Covers the region (S2RegionCoverer's exterior covering: with the same relate answers
+ * the result equals libs2's in ~99% of cases, the rest differ only in which of equally
+ * ranked cells were split). relate is called once per examined cell (about 12 per
+ * output cell, plus 4 per level above the region's size); children of an INSIDE cell
+ * are not asked. o may be NULL (defaults). Returns 0, or VS_ENOMEM with *out zeroed
+ * and nothing allocated (cells are allocated with util/alloc.h; free with
+ * vs__s2_covering_free, which accepts a zeroed struct). An empty region gives n = 0
+ * and cells = inside = NULL. */
 int vs__s2_cover(vs__s2_relate_fn relate, const void *region, const vs__s2_cover_opts *o,
                  vs__s2_covering *out);
 void vs__s2_covering_free(vs__s2_covering *c);

@@ -226,7 +226,7 @@ static const vs__pidx *geo_index(const vs__segment *s, const char *path) {
  * each row keeps its nearest point. */
 static int near_round(near_ctx *x, int multi, nheap *t) {
     t->n = 0;
-    qsort(x->c, x->nc, sizeof *x->c, cand_lo_cmp);
+    if (x->nc) qsort(x->c, x->nc, sizeof *x->c, cand_lo_cmp);
     if (!multi) {
         for (size_t i = 0; i < x->nc; i++) {
             if (x->c[i].lo > nh_worst(t)) break;

@@ -403,10 +403,10 @@ static int decay_rank(decay_job *j, vs__topk *t, size_t window, const float *qv,
         return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
     for (size_t i = 0; i < t->n && !rc; i++) rc = decay_add(j, t->h[i], vec_score(j->kind, t->h[i].score), e);
     if (rc) return rc;
-    qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
+    if (j->n) qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
     if (t->n >= window) { /* the window did not hold every allowed row: stage B */
         if ((rc = decay_stage_b(j, qv, vec_score(j->kind, t->h[t->n - 1].score), e))) return rc;
-        qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
+        if (j->n) qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
     }
     *out = j->d;
     *nout = j->n;

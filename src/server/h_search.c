@@ -224,9 +224,13 @@ static int opt_num(vs__call *k, const cJSON *o, const char *key, const char *whe
 static int parse_geo_distance(vs__call *k, const cJSON *x, const char *where, double *lat, double *lon,
                               const char **key) {
     const cJSON *g = cJSON_IsObject(x) ? cJSON_GetObjectItemCaseSensitive(x, "geo_distance") : NULL;
-    if (!g || x->child->next)
+    if (!g)
         return vs__fail(k, 400, "Wrong input: formula: %s must be {\"geo_distance\": {\"origin\": {\"lat\", \"lon\"}, "
                                 "\"to\": key}}; \"%.40s\" is not supported", where, shape_of(x));
+    for (const cJSON *m = x->child; m; m = m->next)
+        if (strcmp(m->string, "geo_distance"))
+            return vs__fail(k, 400, "Wrong input: formula: %s.%.40s is not supported (only geo_distance)", where,
+                            m->string);
     if (!cJSON_IsObject(g)) return vs__fail(k, 400, "Wrong input: formula: %s.geo_distance must be an object", where);
     for (const cJSON *m = g->child; m; m = m->next)
         if (strcmp(m->string, "origin") && strcmp(m->string, "to"))
@@ -312,6 +316,9 @@ static int score_and_other(vs__call *k, const cJSON *arr, const char *op, const 
 
 /* query.formula (see the file's head); pf is the prefetch, or NULL. */
 static int parse_formula(vs__call *k, search *s, const cJSON *qo, const cJSON *pf) {
+    for (const cJSON *m = qo->child; m; m = m->next)
+        if (strcmp(m->string, "formula") && strcmp(m->string, "defaults"))
+            return vs__fail(k, 400, "Wrong input: query: \"%.40s\" cannot be combined with a formula", m->string);
     const cJSON *df = cJSON_GetObjectItemCaseSensitive(qo, "defaults");
     if (df && !cJSON_IsNull(df) && !(cJSON_IsObject(df) && !df->child))
         return vs__fail(k, 400, "Wrong input: formula: defaults is not supported (a point without a location has "

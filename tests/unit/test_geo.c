@@ -1111,12 +1111,31 @@ TEST(geo, perf) {
     g = tp_make(&t);
     double t_pnew = now_ns() - t0;
     vs__geo_region_free(g);
+    /* the largest polygon allowed: 100000 vertices along a wavy circle with 1 mm noise
+     * (an outline like a coast's, not a sawtooth) */
+    double *bl = malloc(2 * VS__GEO_POLY_POINTS_MAX * sizeof *bl), *bn = bl + VS__GEO_POLY_POINTS_MAX;
+    for (int k = 0; k < VS__GEO_POLY_POINTS_MAX; k++) {
+        double a = 2 * M_PI * k / VS__GEO_POLY_POINTS_MAX, rad = 9.5 + 0.5 * sin(7 * a) + rrange(&r, 0, 1e-8);
+        bl[k] = 40 + rad * sin(a), bn[k] = 10 + rad * cos(a);
+    }
+    size_t bc = VS__GEO_POLY_POINTS_MAX;
+    vs__err e;
+    t0 = now_ns();
+    ASSERT_OK(vs__geo_polygon_new(1, &bc, bl, bn, &g, &e));
+    double t_big = now_ns() - t0;
+    for (int i = 0; i < N; i++) p[2 * i] = rrange(&r, 29, 51), p[2 * i + 1] = rrange(&r, -1, 21);
+    t0 = now_ns();
+    for (int i = 0; i < N; i++) cnt += vs__geo_region_contains(g, p[2 * i], p[2 * i + 1]);
+    double t_bigc = (now_ns() - t0) / N;
+    vs__geo_region_free(g);
+    free(bl);
     vt_note("vs__geo_distance %.0f ns, vs__geo_angle %.0f ns", t_dist, t_angle);
     vt_note("cap contains: %.1f ns far from the boundary, %.0f ns within 1 m of it", t_cap, t_cap_edge);
     vt_note("polygon contains, points uniform in the bounding box: spiky star (radii alternating 0.5 / 2) "
             "%.0f ns with 1000 vertices, %.0f ns with 8000; ragged circle (radii in [1.8, 2]) %.0f ns with "
             "1000, %.0f ns with 8000", t_poly[0], t_poly[1], t_poly[2], t_poly[3]);
-    vt_note("cap_new with covering %.1f us; 8000-vertex polygon_new %.2f ms", t_new / 1e3, t_pnew / 1e6);
+    vt_note("cap_new with covering %.1f us; 8000-vertex polygon_new %.2f ms; 100000-vertex polygon_new "
+            "%.1f ms, its contains (a wavy outline) %.0f ns", t_new / 1e3, t_pnew / 1e6, t_big / 1e6, t_bigc);
     (void)sink;
     (void)cnt;
     free(p);
@@ -1130,6 +1149,7 @@ TEST(geo_oracle, distance_vs_geographiclib) {
     const int n = vt_long() ? 1000000 : 120000;
     const char *kinds[6] = {"uniform", "antipodal/near-antipodal", "poles", "meridians", "equator", "tiny"};
     double maxd[6] = {0}, maxrel = 0;
+    long same = 0;
     for (int i = 0; i < n; i++) {
         int k = i % 6;
         double la1, lo1, la2, lo2;
@@ -1164,6 +1184,7 @@ TEST(geo_oracle, distance_vs_geographiclib) {
         double got = vs__geo_distance(la1, lo1, la2, lo2);
         double d = fabs(got - want);
         ASSERT_MSG(d <= 1, "(%.17g, %.17g)-(%.17g, %.17g): %.17g vs GeographicLib %.17g", la1, lo1, la2, lo2, got, want);
+        same += got == want;
         if (d > maxd[k]) maxd[k] = d;
         if (want > 0 && d / want > maxrel) maxrel = d / want;
     }
@@ -1172,7 +1193,8 @@ TEST(geo_oracle, distance_vs_geographiclib) {
         vt_note("%-26s max |PROJ - GeographicLib| = %.3g m", kinds[k], maxd[k]);
         if (maxd[k] > all) all = maxd[k];
     }
-    vt_note("%d pairs: max |difference| %.3g m (relative %.3g); the bound is 1 m", n, all, maxrel);
+    vt_note("%d pairs: max |difference| %.3g m (relative %.3g), %ld bit-identical; the bound is 1 m", n, all,
+            maxrel, same);
 #else
     ASSERT_MSG(0, "built without the geo oracles: install libs2-dev and libgeographiclib-dev, then "
                   "reconfigure (CMake looks for s2/s2cell_id.h, libs2 and geographiclib.pc)");

@@ -8,11 +8,12 @@
  * queries (nq > 1), printing each batch's groups as they come, so a file of any size
  * needs memory for one batch only.
  *
- * --decay blends geography into the ranking (vs_decay): the `candidates` nearest vectors
- * are rescored with a decay of their geodesic distance from --origin (gauss, exp or linear,
- * equal to --decay-value at --decay-offset + --scale metres) and the best K of them are
- * printed with the combined score. Its numbers are checked here, before the store is
- * opened (usage errors); what the library refuses (a bad --geo-key path) exits 1.
+ * --decay blends geography into the ranking (vs_decay): vector scores are combined with a
+ * decay of the points' geodesic distance from --origin (gauss, exp or linear, equal to
+ * --decay-value at --decay-offset + --scale metres) and the best K are printed with the
+ * combined score (--candidates: the window of vector hits the library rescores first).
+ * Its numbers are checked here, before the store is opened (usage errors); what the
+ * library refuses (a bad --geo-key path) exits 1.
  *
  * Output: with --vector, json prints one array of {"id","score","payload"[,"vector"]};
  * with --queries, one such array per query per line (JSON Lines), in file order. Scores
@@ -72,9 +73,9 @@ static const char query_help[] =
     "  --batch N           query vectors per library call with --queries (default 256)\n"
     "  --vector-field K    jsonl/csv query files: the key/column of the vector\n"
     "\n"
-    "Hybrid geo + vector ranking (docs/cli.md, \"Geo\"): the N nearest vectors are\n"
-    "rescored with a decay t of their distance d from an origin, and the best K printed\n"
-    "with the combined score.\n"
+    "Hybrid geo + vector ranking (docs/geo.md): each point's vector score is combined\n"
+    "with a decay t of its distance d from an origin, and the best K are printed with\n"
+    "the combined score.\n"
     "  --decay F           gauss, exp or linear: with d' = max(0, d - offset),\n"
     "                      gauss t = X^((d'/scale)^2), exp t = X^(d'/scale),\n"
     "                      linear t = max(0, 1 - d'(1-X)/scale); t = 1 within offset\n"
@@ -87,8 +88,8 @@ static const char query_help[] =
     "  --combine C         multiply (default): cosine/dot s*t (s/t when s < 0),\n"
     "                      l2 s/t; sum: cosine/dot s + W*t, l2 s - W*t\n"
     "  --weight W          the weight of t with --combine sum (default 1)\n"
-    "  --candidates N      vector hits rescored per query, 1..100000\n"
-    "                      (default max(10*(K+offset), 100))\n"
+    "  --candidates N      vector hits rescored first, 1..100000 (default\n"
+    "                      max(10*(K+offset), 100)); the ranking is exact beyond them\n"
     "\n"
     "Output: json (default) prints one array of {\"id\",\"score\",\"payload\"} for\n"
     "--vector, and one array per line per query for --queries (as jsonl does); table\n"
