@@ -26,8 +26,8 @@
  *
  * Hybrid. HN points with 64-d vectors (a Gaussian mixture) and clustered locations,
  * HNSW (M 16, efConstruction 100). Plain: top-10 at ef 64, recall against exact search.
- * Hybrid: the same query with a Gaussian distance decay (scale 20 km, multiply) around a
- * random city, recall against the exact combined ranking computed here over every point,
+ * Hybrid: the same query with a Gaussian distance decay (scale 5 km, multiply) around a
+ * random point's location (points sit in 500 cities: hundreds per city), recall against the exact combined ranking computed here over every point,
  * for several candidate windows. The ratio is hybrid latency / plain latency at the
  * smallest window whose recall is at least the plain recall.
  *
@@ -60,7 +60,7 @@ static void die(const char *what, const char *msg) {
 /* ---------------------------------------------------------------- data ---- */
 
 static double *g_clat, *g_clon; /* cluster centers */
-static size_t g_nc;
+static size_t g_nc, g_nc_use;     /* all of them; how many gen_point draws from */
 
 static void load_cities(const char *path) {
     FILE *f = path ? fopen(path, "rb") : NULL;
@@ -107,7 +107,7 @@ static void gen_point(int clustered, double *lat, double *lon) {
         *lon = 360 * urand() - 180;
         return;
     }
-    size_t c = (size_t)(rnd() % g_nc);
+    size_t c = (size_t)(rnd() % (g_nc_use ? g_nc_use : g_nc));
     /* the city's spread: log-uniform 0.5–20 km, fixed per city */
     uint64_t h = c * 0x9E3779B97F4A7C15ull;
     double km = 0.5 * pow(40, (double)(h >> 40) / (double)(1ull << 24));
@@ -391,7 +391,10 @@ static cJSON *bench_hybrid(const char *base, size_t n, size_t nq) {
     vs_schema_free(sc);
     vs_coll *c;
     vs_coll_open(s, "h", &c);
-    /* a Gaussian mixture of 100 centers, unit-normalised (dot = cosine) */
+    /* locations: 500 of the cities (a realistic density: hundreds of points per city,
+     * and the origin is where points are); vectors: a Gaussian mixture of 100 centers,
+     * unit-normalised (dot = cosine) */
+    g_nc_use = g_nc < 500 ? g_nc : 500;
     float *cent = malloc(100 * HDIM * sizeof *cent), *v = malloc(n * HDIM * sizeof *v);
     for (size_t i = 0; i < 100 * HDIM; i++) cent[i] = frand();
     double *lat = malloc(n * sizeof *lat), *lon = malloc(n * sizeof *lon);
@@ -451,11 +454,11 @@ static cJSON *bench_hybrid(const char *base, size_t n, size_t nq) {
         /* hybrid truth: every point's combined score (gauss, scale 20 km, multiply) */
         vs_decay d;
         vs_decay_init(&d);
-        d.key = "loc", d.lat = olat, d.lon = olon, d.scale = 20000;
+        d.key = "loc", d.lat = olat, d.lon = olon, d.scale = 5000;
         for (size_t i = 0; i < n; i++) {
             double m;
             vs_geo_distance(olat, olon, lat[i], lon[i], &m);
-            double t = pow(0.5, (m / 20000) * (m / 20000));
+            double t = pow(0.5, (m / 5000) * (m / 5000));
             all[i] = (sd){vsc[i] >= 0 ? vsc[i] * t : vsc[i] / t, i};
         }
         free(vsc);

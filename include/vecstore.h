@@ -512,9 +512,13 @@ VS_API int vs_geo_nearest(vs_coll *c, const vs_geo_query *q, vs_result **out);
  *   MULTIPLY  similarity metrics (cosine, dot): s · t when s >= 0, s / t when s < 0
  *             (a farther point always ranks lower); l2: s / t (distance grows)
  *   SUM       similarity: s + weight · t;  l2: s − weight · t
- * A point without a valid location at key gets t = 0. The query finds `candidates`
- * nearest vectors (its filter applied), scores them so, and returns the best k; the
- * returned score is the combined one. */
+ * A point without a valid location at key gets t = 0; the returned score is the combined
+ * one (l2: ascending, else descending; score_threshold applies to it). The ranking is
+ * exact, not only a rescoring: the `candidates` best vector hits (the query's filter
+ * applied) are combined first, then rings around the origin (answered by a geo index on
+ * key when there is one) are searched until no point outside them can beat the k-th
+ * combined score (docs/geo.md) — so an exact vector search gives the exact combined top
+ * k. weight must be >= 0 (SUM). */
 enum vs_decay_func { VS_DECAY_LINEAR = 1, VS_DECAY_EXP = 2, VS_DECAY_GAUSS = 3 };
 enum vs_decay_combine { VS_COMBINE_MULTIPLY = 0, VS_COMBINE_SUM = 1 };
 #define VS_DECAY_CANDIDATES_MIN 1
@@ -528,7 +532,7 @@ typedef struct vs_decay {
     double offset;       /* metres >= 0, default 0 */
     double decay;        /* t at offset + scale, in (0, 1); default 0.5 */
     int combine;         /* enum vs_decay_combine; default VS_COMBINE_MULTIPLY */
-    double weight;       /* SUM only; finite, default 1 */
+    double weight;       /* SUM only; finite and >= 0, default 1 */
     uint32_t candidates; /* vector hits rescored per query; 0 = max(10·(k+offset), 100) */
 } vs_decay;
 

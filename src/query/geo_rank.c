@@ -52,7 +52,8 @@ int vs__decay_prepare(const vs_decay *d, vs__fpath **path, vs__err *e) {
         return vs__errf(e, VS_EINVAL, "decay: decay must be in (0, 1), got %.17g", d->decay);
     if (d->combine != VS_COMBINE_MULTIPLY && d->combine != VS_COMBINE_SUM)
         return vs__errf(e, VS_EINVAL, "decay: unknown combine %d (multiply 0, sum 1)", d->combine);
-    if (!isfinite(d->weight)) return vs__errf(e, VS_EINVAL, "decay: weight must be a finite number");
+    if (!isfinite(d->weight) || d->weight < 0)
+        return vs__errf(e, VS_EINVAL, "decay: weight must be a finite number >= 0, got %.17g", d->weight);
     if (d->candidates > VS_DECAY_CANDIDATES_MAX)
         return vs__errf(e, VS_ERANGE, "decay: candidates %u exceeds %d", d->candidates, VS_DECAY_CANDIDATES_MAX);
     int rc = vs__fpath_compile(d->key, path, e);
@@ -95,12 +96,56 @@ static int on_point(void *arg, const vs__fval *v) {
     return 0;
 }
 
+/* Collects the points' lower bounds first, so that a row beyond the cutoff costs no
+ * geodesic at all. */
+typedef struct pcoll {
+    double lat, lon, cutoff;
+    double pts[16][2];
+    size_t n;
+    double lo; /* min lower bound over all points */
+} pcoll;
+
+static int on_collect(void *arg, const vs__fval *v) {
+    pcoll *p = arg;
+    if (!v->geo) return 0;
+    double lo = vs__geo_dist_lo(vs__geo_angle(p->lat, p->lon, v->lat, v->lon));
+    if (p->n == 0 || lo < p->lo) p->lo = lo;
+    if (p->n < 16) {
+        p->pts[p->n][0] = v->lat;
+        p->pts[p->n][1] = v->lon;
+    }
+    p->n++;
+    return 0;
+}
+
 int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
-                             size_t len, double lat, double lon, double *metres, vs__err *e) {
-    pdist p = {lat, lon, -1};
-    int rc = payload ? vs__fpath_values(path, fx, payload, len, on_point, &p, e) : 0;
+                             size_t len, double lat, double lon, double cutoff, double *metres,
+                             vs__err *e) {
+    pcoll c;
+    c.lat = lat, c.lon = lon, c.cutoff = cutoff, c.n = 0, c.lo = 0;
+    int rc = payload ? vs__fpath_values(path, fx, payload, len, on_collect, &c, e) : 0;
     if (rc < 0) return rc;
-    *metres = p.best;
+    if (c.n == 0) {
+        *metres = -1;
+        return VS_OK;
+    }
+    if (c.lo > cutoff) {
+        *metres = -2;
+        return VS_OK;
+    }
+    if (c.n > 16) { /* many locations: walk them again, pruning by the best so far */
+        pdist p = {lat, lon, -1};
+        if ((rc = vs__fpath_values(path, fx, payload, len, on_point, &p, e)) < 0) return rc;
+        *metres = p.best;
+        return VS_OK;
+    }
+    double best = -1;
+    for (size_t i = 0; i < c.n; i++) {
+        if (best >= 0 && vs__geo_dist_lo(vs__geo_angle(lat, lon, c.pts[i][0], c.pts[i][1])) > best) continue;
+        double d = vs__geo_distance(lat, lon, c.pts[i][0], c.pts[i][1]);
+        if (best < 0 || d < best) best = d;
+    }
+    *metres = best;
     return VS_OK;
 }
 

@@ -25,8 +25,11 @@ double vs__decay_term(const vs_decay *d, double metres);
 double vs__decay_combine(const vs_decay *d, int metric, double s, double t);
 
 /* The distance in metres from (lat, lon) to the nearest geo point of the payload at
- * path; -1 when it holds none. Negative code only on failure (out of memory). */
+ * path; -1 when it holds none; -2 when every point is provably farther than cutoff
+ * metres (no geodesic is computed then; pass HUGE_VAL for none). Negative code only on
+ * failure (out of memory). */
 int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
-                             size_t len, double lat, double lon, double *metres, vs__err *e);
+                             size_t len, double lat, double lon, double cutoff, double *metres,
+                             vs__err *e);
 
 #endif

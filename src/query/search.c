@@ -244,14 +244,39 @@ static double vec_score(int kind, float raw) {
     return kind == VS__SCORE_NEGL2 ? sqrt(raw < 0 ? -raw : 0) : raw;
 }
 
-/* The combined candidate of a hit (its vector score already natural). */
+/* The smallest term with which a vector score sc reaches the key θk (higher keys are
+ * better; l2 keys are negated distances): > 1 never, <= 0 always. */
+static double t_needed(const vs_decay *dc, int metric, double sc, double tk) {
+    double w = dc->weight;
+    if (tk == -HUGE_VAL) return 0;
+    if (metric == VS_METRIC_L2) {
+        double lim = -tk; /* combined distance must be <= lim */
+        if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (sc - lim) / w : (sc <= lim ? 0 : 2);
+        if (lim <= 0) return sc == 0 && lim == 0 ? 0 : 2;
+        return sc / lim;
+    }
+    if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (tk - sc) / w : (sc >= tk ? 0 : 2);
+    if (sc > 0) return tk / sc;
+    if (sc == 0) return tk <= 0 ? 0 : 2;
+    return tk >= 0 ? 2 : sc / tk;
+}
+
+static double decay_radius(const vs_decay *dc, double t);
+
+/* The combined candidate of a hit (its vector score already natural). A hit that cannot
+ * reach the current θ even at the term its nearest possible distance allows is dropped
+ * (θ only rises) — most far hits cost an angle, not a geodesic. */
 static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
     const vs_decay *dc = j->q->decay;
+    double tn = t_needed(dc, j->metric, sc, theta_key(j));
+    if (tn > 1) return VS_OK;
+    double cutoff = tn > 0 ? decay_radius(dc, tn) * (1 + 1e-12) + 1e-6 : HUGE_VAL;
     size_t len;
     const char *pl = vs__seg_payload(j->segs[h.slot], h.row, &len);
     double m;
-    int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, &m, e);
+    int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, cutoff, &m, e);
     if (rc) return rc;
+    if (m == -2 || (m < 0 && tn > 0)) return VS_OK;
     if (j->n == j->cap) {
         size_t nc = j->cap ? j->cap * 2 : 64;
         dhit *x = vs__realloc(j->d, nc * sizeof *x);
@@ -264,6 +289,17 @@ static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
     j->d[j->n++] = (dhit){key, cs, h};
     top_offer(j, key);
     return VS_OK;
+}
+
+/* The distance at which the term falls to t (0 < t <= 1). */
+static double decay_radius(const vs_decay *dc, double t) {
+    double x;
+    switch (dc->func) {
+    case VS_DECAY_LINEAR: x = (1 - t) / (1 - dc->decay); break;
+    case VS_DECAY_EXP: x = log(t) / log(dc->decay); break;
+    default: x = sqrt(log(t) / log(dc->decay)); break;
+    }
+    return dc->offset + x * dc->scale;
 }
 
 /* A geo_radius filter on the decay's key: r metres around its origin. */
@@ -287,7 +323,7 @@ static int ring_filter(const vs_decay *dc, double r, vs__filter **out, vs__err *
 /* Stage B over one segment's rows in bits (NULL: every live row): best vector scores
  * first, each new row measured and combined, until combine(s, 1) cannot reach θ. */
 static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t *bits, size_t allowed,
-                        uint64_t *seen, vs__err *e) {
+                        double t_cap, uint64_t *seen, vs__err *e) {
     const vs_decay *dc = j->q->decay;
     vs__segment *s = j->segs[si];
     int rc = VS_OK;
@@ -302,7 +338,7 @@ static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t
         for (size_t i = 0; i < tt.n && !rc; i++) {
             /* θ only rises as near points come in, so the walk stops sooner */
             double sc = vec_score(j->kind, tt.h[i].score);
-            double best = vs__decay_combine(dc, j->metric, sc, 1.0);
+            double best = vs__decay_combine(dc, j->metric, sc, t_cap);
             if ((j->metric == VS_METRIC_L2 ? -best : best) < theta_key(j)) {
                 stopped = 1;
                 break;
@@ -346,7 +382,10 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
         }
     }
     for (size_t a = 0; a < j->n && !rc; a++) seen[j->d[a].h.slot][j->d[a].h.row >> 6] |= 1ull << (j->d[a].h.row & 63);
-    for (double r = dc->offset + dc->scale; !rc; r *= 2) {
+    /* unseen rows of a ring lie beyond the previous ring (term <= t_cap), or inside it
+     * and already ruled out by its walk */
+    double t_cap = 1;
+    for (double r = dc->offset + dc->scale; !rc; t_cap = vs__decay_term(dc, r), r *= 2) {
         int all = r >= VS__GEO_RADIUS_MAX;
         vs__filter *geo = NULL;
         if (!all && (rc = ring_filter(dc, r, &geo, e))) break;
@@ -372,7 +411,7 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
                 }
                 bits = pb.bits;
             }
-            if (!rc) rc = ring_segment(j, si, qv, bits, allowed, seen[si], e);
+            if (!rc) rc = ring_segment(j, si, qv, bits, allowed, t_cap, seen[si], e);
             vs__plan_release(&pb);
         }
         vs__filter_free(geo);

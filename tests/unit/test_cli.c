@@ -1519,8 +1519,11 @@ TEST(cli, query_decay_usage_errors) {
         snprintf(want, sizeof want, "%s needs --decay gauss|exp|linear", deps[i]);
         ASSERT_CONTAINS(r->err, want);
     }
-    /* the sum weight is accepted with sum */
-    OK(DQ(DQ_OK_ARGS, "--combine", "sum", "--weight", "-0.5"));
+    /* the sum weight is accepted with sum; a negative one is the library's refusal */
+    OK(DQ(DQ_OK_ARGS, "--combine", "sum", "--weight", "0.5"));
+    r = DQ(DQ_OK_ARGS, "--combine", "sum", "--weight", "-0.5");
+    EXPECT_STATUS(r, 1);
+    ASSERT_CONTAINS(r->err, "weight must be a finite number >= 0");
     /* what the library refuses (a bad path) exits 1 with its message */
     r = DQ("--decay", "gauss", "--geo-key", "a[x", "--origin", "1,2", "--scale", "1000");
     EXPECT_STATUS(r, 1);
