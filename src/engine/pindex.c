@@ -267,11 +267,11 @@ int vs__pindex_create(vs__coll *c, const char *path, int type, vs__err *e) {
     late = vs__calloc(c->nsegs + 1, sizeof *late);
     late_built = vs__calloc(c->nsegs + 1, sizeof *late_built);
     vs__pdef *nd = vs__realloc(c->pdefs, (c->npdefs + 1) * sizeof *nd);
+    if (nd) c->pdefs = nd; /* same contents, maybe moved (the old block is gone): guarded by wmu */
     if (!late || !late_built || !nd) {
         rc = vs__errf(e, VS_ENOMEM, "out of memory creating a payload index");
         goto unlock_w;
     }
-    c->pdefs = nd; /* same contents, maybe moved: guarded by wmu */
     for (size_t i = 0; i < c->nsegs && !rc; i++) {
         int seen = 0;
         for (size_t j = 0; j < nsnap; j++) seen |= snap[j] == c->segs[i];

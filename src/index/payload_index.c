@@ -444,6 +444,19 @@ static int merge_tail(vs__pidx *x) {
     return VS_OK;
 }
 
+/* A frozen index never grows: give back the doubling slack (a failed shrink keeps the
+ * larger block, which is still correct). */
+static void shrink_to_fit(vs__pidx *x) {
+    if (x->cap <= x->n || x->n == 0) return;
+    uint64_t *k = vs__realloc(x->key, x->n * sizeof *k);
+    if (k) x->key = k;
+    uint32_t *r = vs__realloc(x->row, x->n * sizeof *r);
+    if (r) x->row = r;
+    double *l = x->ll ? vs__realloc(x->ll, x->n * 2 * sizeof *l) : NULL;
+    if (l) x->ll = l;
+    x->cap = x->n; /* every block holds at least n, shrunk or not */
+}
+
 static vs__pidx *pidx_new(const vs__fpath *path, int type) {
     vs__pidx *x = vs__calloc(1, sizeof *x);
     if (!x) return NULL;
@@ -490,6 +503,7 @@ int vs__pidx_build(const vs__fpath *path, int type, size_t rows, vs__pidx_payloa
     }
     x->nsorted = x->n;
     x->rows = rows;
+    shrink_to_fit(x);
     *out = x;
     return VS_OK;
 }
@@ -563,6 +577,7 @@ int vs__pidx_merge(vs__pidx *x, vs__err *e) {
 
 void vs__pidx_freeze(vs__pidx *x) {
     if (!x->live) return;
+    if (x->nsorted == x->n) shrink_to_fit(x);
     pthread_mutex_destroy(&x->mu);
     x->live = 0;
 }
