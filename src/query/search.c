@@ -360,6 +360,9 @@ static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t
 static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e) {
     const vs_decay *dc = j->q->decay;
     int rc = VS_OK;
+    /* even at t = 1 nothing outside the window reaches θ: the window decided */
+    double top = vs__decay_combine(dc, j->metric, sc_c, 1.0);
+    if ((j->metric == VS_METRIC_L2 ? -top : top) < theta_key(j)) return VS_OK;
     uint64_t **seen = vs__calloc(j->nseg, sizeof *seen), **ub = vs__calloc(j->nseg, sizeof *ub);
     size_t *un = vs__calloc(j->nseg, sizeof *un);
     if (!seen || !ub || !un) rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
