@@ -355,6 +355,15 @@ static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t
     return rc;
 }
 
+/* How far from the origin a point with the window's worst vector score sc_c can still
+ * reach θ (HUGE_VAL: anywhere; 0: nowhere). */
+static double need_radius(const decay_job *j, double sc_c) {
+    double tn = t_needed(j->q->decay, j->metric, sc_c, theta_key(j));
+    if (tn > 1) return 0;
+    if (tn <= 0) return HUGE_VAL;
+    return decay_radius(j->q->decay, tn) * (1 + 1e-12) + 1e-6;
+}
+
 /* Stage B: rings of growing radius around the origin until no point outside the ring
  * can beat θ. sc_c: the window's worst vector score (natural units). */
 static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e) {
@@ -388,7 +397,13 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
     /* unseen rows of a ring lie beyond the previous ring (term <= t_cap), or inside it
      * and already ruled out by its walk */
     double t_cap = 1;
-    for (double r = dc->offset + dc->scale; !rc; t_cap = vs__decay_term(dc, r), r *= 2) {
+    /* The first ring: the radius θ already demands (every point farther than it has a
+     * term too small for the window's worst score to reach θ) when that is closer than
+     * offset + scale; later rings jump to the radius the risen θ demands, growing at
+     * least 1.5× and at most 8× per step. */
+    double r = dc->offset + dc->scale, dn = need_radius(j, sc_c);
+    if (dn < r) r = dn > 1 ? dn : 1;
+    for (; !rc;) {
         int all = r >= VS__GEO_RADIUS_MAX;
         vs__filter *geo = NULL;
         if (!all && (rc = ring_filter(dc, r, &geo, e))) break;
@@ -422,6 +437,9 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
         /* outside the ring: vector score <= sc_c, term <= t(r) */
         double bound = vs__decay_combine(dc, j->metric, sc_c, vs__decay_term(dc, r));
         if ((j->metric == VS_METRIC_L2 ? -bound : bound) < theta_key(j)) break;
+        t_cap = vs__decay_term(dc, r);
+        dn = need_radius(j, sc_c);
+        r = fmin(fmax(dn, 1.5 * r), 8 * r);
     }
     for (size_t si = 0; seen && si < j->nseg; si++) vs__free(seen[si]);
     for (size_t si = 0; ub && si < j->nseg; si++) vs__free(ub[si]);
