@@ -125,7 +125,8 @@ int vs__plan_bits(const vs__segment *s, const vs__filter *f, vs__filter_ctx *fx,
     size_t nw = (s->rows + 63) / 64;
     uint64_t ev0 = fx->evals;
     if (b) {
-        for (size_t w = 0; w < nw; w++) b[w] &= ~s->del[w];
+        if (s->ndeleted) /* a pass over the bitmap saved when nothing is deleted */
+            for (size_t w = 0; w < nw; w++) b[w] &= ~s->del[w];
         if (s->rows & 63) b[nw - 1] &= (1ull << (s->rows & 63)) - 1;
         b[nw] = 0;
         for (size_t w = 0; w < nw && !exact; w++)
