@@ -60,8 +60,8 @@ class Decay:
         decay: ``t`` at ``offset + scale``, strictly between 0 and 1 (Qdrant's midpoint).
         combine: ``"multiply"`` (default) or ``"sum"``.
         weight: the weight of ``t`` with ``"sum"``.
-        candidates: the window of vector hits rescored first (default ``max(10 * (k +
-            offset), 100)``; Qdrant's prefetch limit); the ranking is exact beyond it
+        candidates: the window of vector hits rescored first (default ``max(5 * (k +
+            offset), 50)``; Qdrant's prefetch limit); the ranking is exact beyond it
             (docs/geo.md, "Hybrid").
     """
 

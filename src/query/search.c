@@ -534,7 +534,7 @@ int vs__query(vs__coll *c, const vs_query *q, vs_result **out, vs__err *e) {
             vs__prof_free(prof);
             return rc;
         }
-        size_t kc = q->decay->candidates ? q->decay->candidates : (10 * K > 100 ? 10 * K : 100);
+        size_t kc = q->decay->candidates ? q->decay->candidates : (5 * K > 50 ? 5 * K : 50);
         if (kc > K) K = kc;
     }
     float *qs = NULL;

@@ -89,7 +89,7 @@ static const char query_help[] =
     "                      l2 s/t; sum: cosine/dot s + W*t, l2 s - W*t\n"
     "  --weight W          the weight of t with --combine sum (default 1)\n"
     "  --candidates N      vector hits rescored first, 1..100000 (default\n"
-    "                      max(10*(K+offset), 100)); the ranking is exact beyond them\n"
+    "                      max(5*(K+offset), 50)); the ranking is exact beyond them\n"
     "\n"
     "Output: json (default) prints one array of {\"id\",\"score\",\"payload\"} for\n"
     "--vector, and one array per line per query for --queries (as jsonl does); table\n"
