@@ -171,6 +171,52 @@ int vs__jt_str_eq(const char *raw, size_t len, const char *s, size_t n) {
     return j == n;
 }
 
+/* Clinger's fast path (1990): a literal with at most 19 significant digits whose digits
+ * make an integer m <= 2^53 and whose decimal exponent k has |k| <= 22 is m · 10^k with m
+ * and 10^|k| exact doubles, so one IEEE multiply or divide rounds it correctly — the same
+ * double strtod gives, at a fraction of the cost (payload numbers, filters, geo points).
+ * 0 when the literal is outside the fast path (strtod decides then). */
+static int fast_double(const char *q, const char *e, double *out) {
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int sig = 0, k = 0;
+    const char *r = q;
+    for (; r < e && *r >= '0' && *r <= '9'; r++) {
+        if (m == 0 && *r == '0') continue;
+        if (sig == 19) return 0;
+        m = m * 10 + (uint64_t)(*r - '0');
+        sig++;
+    }
+    if (r < e && *r == '.')
+        for (r++; r < e && *r >= '0' && *r <= '9'; r++) {
+            k--;
+            if (m == 0 && *r == '0') continue;
+            if (sig == 19) return 0;
+            m = m * 10 + (uint64_t)(*r - '0');
+            sig++;
+        }
+    if (r < e && (*r == 'e' || *r == 'E')) {
+        int neg = 0, x = 0, nd = 0;
+        r++;
+        if (r < e && (*r == '+' || *r == '-')) neg = *r++ == '-';
+        for (; r < e && *r >= '0' && *r <= '9'; r++) {
+            if (++nd > 4) return 0;
+            x = x * 10 + (*r - '0');
+        }
+        k += neg ? -x : x;
+    }
+    if (r != e) return 0;
+    if (m == 0) {
+        *out = 0;
+        return 1;
+    }
+    if (m > (1ull << 53) || k < -22 || k > 22) return 0;
+    *out = k < 0 ? (double)m / p10[-k] : (double)m * p10[k];
+    return 1;
+}
+
 const char *vs__jt_number(const char *p, const char *end, vs__jt_num *n) {
     const char *e = num_end(p, end);
     if (!e) return NULL;
@@ -190,6 +236,11 @@ const char *vs__jt_number(const char *p, const char *end, vs__jt_num *n) {
         u = u * 10 + dgt;
     }
     n->u = n->is_int ? u : 0;
+    double fd;
+    if (fast_double(q, e, &fd)) {
+        n->d = n->neg ? -fd : fd;
+        return e;
+    }
     /* strtod needs a terminated string; the literal is copied (JSON numbers are short,
      * longer ones are rare enough for the heap). */
     char small[400];

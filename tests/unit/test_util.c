@@ -53,3 +53,27 @@ TEST(io, write_fault_is_reported_and_atomic_write_keeps_old) {
     vs__free(d);
     ASSERT(!vs__path_exists(vt_path("f.tmp")));
 }
+
+/* vs__jt_number's fast path (Clinger) must give strtod's double bit for bit. */
+#include "util/jtext.h"
+TEST(util, json_numbers_match_strtod) {
+    unsigned st = vt_seed();
+    char buf[80];
+    for (int i = 0; i < 400000; i++) {
+        int n = 0, digits = 1 + rand_r(&st) % 20;
+        if (rand_r(&st) % 2) buf[n++] = '-';
+        int ip = 1 + rand_r(&st) % digits;
+        buf[n++] = (char)('0' + (ip > 1 ? 1 + rand_r(&st) % 9 : rand_r(&st) % 10));
+        for (int d = 1; d < ip; d++) buf[n++] = (char)('0' + rand_r(&st) % 10);
+        if (ip < digits) {
+            buf[n++] = '.';
+            for (int d = ip; d < digits; d++) buf[n++] = (char)('0' + rand_r(&st) % 10);
+        }
+        if (rand_r(&st) % 3 == 0) n += snprintf(buf + n, sizeof buf - (size_t)n, "e%d", rand_r(&st) % 60 - 30);
+        buf[n] = 0;
+        vs__jt_num v;
+        ASSERT(vs__jt_number(buf, buf + n, &v) == buf + n);
+        double want = strtod(buf, NULL);
+        ASSERT_MSG(memcmp(&v.d, &want, sizeof want) == 0, "%s: %.17g != strtod %.17g", buf, v.d, want);
+    }
+}
