@@ -102,14 +102,16 @@ typedef struct pcoll {
     double lat, lon, cutoff;
     double pts[16][2];
     size_t n;
-    double lo; /* min lower bound over all points */
+    double lo;   /* min lower bound over all points */
+    double amin; /* the smallest central angle */
 } pcoll;
 
 static int on_collect(void *arg, const vs__fval *v) {
     pcoll *p = arg;
     if (!v->geo) return 0;
-    double lo = vs__geo_dist_lo(vs__geo_angle(p->lat, p->lon, v->lat, v->lon));
+    double a = vs__geo_angle(p->lat, p->lon, v->lat, v->lon), lo = vs__geo_dist_lo(a);
     if (p->n == 0 || lo < p->lo) p->lo = lo;
+    if (p->n == 0 || a < p->amin) p->amin = a;
     if (p->n < 16) {
         p->pts[p->n][0] = v->lat;
         p->pts[p->n][1] = v->lon;
@@ -122,7 +124,7 @@ int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const ch
                              size_t len, double lat, double lon, double cutoff, double *metres,
                              vs__err *e) {
     pcoll c;
-    c.lat = lat, c.lon = lon, c.cutoff = cutoff, c.n = 0, c.lo = 0;
+    c.lat = lat, c.lon = lon, c.cutoff = cutoff, c.n = 0, c.lo = 0, c.amin = 0;
     int rc = payload ? vs__fpath_values(path, fx, payload, len, on_collect, &c, e) : 0;
     if (rc < 0) return rc;
     if (c.n == 0) {
@@ -146,6 +148,22 @@ int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const ch
         if (best < 0 || d < best) best = d;
     }
     *metres = best;
+    return VS_OK;
+}
+
+int vs__geo_payload_bounds(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
+                           size_t len, double lat, double lon, double *lo, double *hi, vs__err *e) {
+    pcoll c;
+    c.lat = lat, c.lon = lon, c.cutoff = HUGE_VAL, c.n = 0, c.lo = 0, c.amin = 0;
+    int rc = payload ? vs__fpath_values(path, fx, payload, len, on_collect, &c, e) : 0;
+    if (rc < 0) return rc;
+    if (c.n == 0) {
+        *lo = *hi = -1;
+        return VS_OK;
+    }
+    /* the nearest point is no farther than the upper bound of the smallest angle */
+    *lo = c.lo;
+    *hi = vs__geo_dist_hi(c.amin);
     return VS_OK;
 }
 

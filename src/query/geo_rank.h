@@ -32,4 +32,9 @@ int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const ch
                              size_t len, double lat, double lon, double cutoff, double *metres,
                              vs__err *e);
 
+/* Bounds on that distance from the sphere alone (no geodesic): lo <= distance <= hi;
+ * both -1 when the payload holds no point. */
+int vs__geo_payload_bounds(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
+                           size_t len, double lat, double lon, double *lo, double *hi, vs__err *e);
+
 #endif

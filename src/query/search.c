@@ -181,9 +181,12 @@ static int parse_filter(const char *json, vs__filter **f, vs__err *e) {
  * row. */
 
 typedef struct dhit {
-    double key; /* higher is better */
-    double score;
+    double key;    /* higher is better; until exact, a lower bound (from key_hi's sphere) */
+    double key_hi; /* an upper bound on the exact key */
+    double score;  /* the combined score, once exact */
+    double sc;     /* the vector score */
     vs__hit h;
+    int exact;
 } dhit;
 
 static int dhit_cmp(const void *a, const void *b) {
@@ -261,22 +264,26 @@ static double t_needed(const vs_decay *dc, int metric, double sc, double tk) {
     return tk >= 0 ? 2 : sc / tk;
 }
 
-static double decay_radius(const vs_decay *dc, double t);
+static double dkey(const decay_job *j, double sc, double m) {
+    double cs = vs__decay_combine(j->q->decay, j->metric, sc, vs__decay_term(j->q->decay, m));
+    return j->metric == VS_METRIC_L2 ? -cs : cs;
+}
 
-/* The combined candidate of a hit (its vector score already natural). A hit that cannot
- * reach the current θ even at the term its nearest possible distance allows is dropped
- * (θ only rises) — most far hits cost an angle, not a geodesic. */
+/* The combined candidate of a hit (its vector score already natural). The distance is
+ * first only bounded from the sphere (an angle, ~70 ns): a hit whose best possible key
+ * cannot reach θ is dropped (θ only rises), the others enter with their worst possible
+ * key, and the geodesic (~1 µs) is paid at the end by those that can still make the
+ * top k (decay_exact) — a handful instead of every candidate. */
 static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
     const vs_decay *dc = j->q->decay;
-    double tn = t_needed(dc, j->metric, sc, theta_key(j));
-    if (tn > 1) return VS_OK;
-    double cutoff = tn > 0 ? decay_radius(dc, tn) * (1 + 1e-12) + 1e-6 : HUGE_VAL;
+    if (t_needed(dc, j->metric, sc, theta_key(j)) > 1) return VS_OK;
     size_t len;
     const char *pl = vs__seg_payload(j->segs[h.slot], h.row, &len);
-    double m;
-    int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, cutoff, &m, e);
+    double lo, hi;
+    int rc = vs__geo_payload_bounds(j->path, j->fx, pl, len, dc->lat, dc->lon, &lo, &hi, e);
     if (rc) return rc;
-    if (m == -2 || (m < 0 && tn > 0)) return VS_OK;
+    double klo = dkey(j, sc, hi), khi = dkey(j, sc, lo); /* no point: both at t = 0 */
+    if (khi < theta_key(j)) return VS_OK;
     if (j->n == j->cap) {
         size_t nc = j->cap ? j->cap * 2 : 64;
         dhit *x = vs__realloc(j->d, nc * sizeof *x);
@@ -284,10 +291,29 @@ static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
         j->d = x;
         j->cap = nc;
     }
-    double cs = vs__decay_combine(dc, j->metric, sc, vs__decay_term(dc, m));
-    double key = j->metric == VS_METRIC_L2 ? -cs : cs;
-    j->d[j->n++] = (dhit){key, cs, h};
-    top_offer(j, key);
+    j->d[j->n++] = (dhit){klo, khi, 0, sc, h, lo < 0 || klo == khi};
+    if (lo < 0 || klo == khi) j->d[j->n - 1].score = j->metric == VS_METRIC_L2 ? -klo : klo;
+    top_offer(j, klo);
+    return VS_OK;
+}
+
+/* The geodesic for every candidate that can still reach θ; the rest keep their bounds
+ * (they rank below the k best whatever their exact key). */
+static int decay_exact(decay_job *j, vs__err *e) {
+    const vs_decay *dc = j->q->decay;
+    double th = theta_key(j);
+    for (size_t i = 0; i < j->n; i++) {
+        dhit *d = &j->d[i];
+        if (d->exact || d->key_hi < th) continue;
+        size_t len;
+        const char *pl = vs__seg_payload(j->segs[d->h.slot], d->h.row, &len);
+        double m;
+        int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, HUGE_VAL, &m, e);
+        if (rc) return rc;
+        d->key = d->key_hi = dkey(j, d->sc, m);
+        d->score = j->metric == VS_METRIC_L2 ? -d->key : d->key;
+        d->exact = 1;
+    }
     return VS_OK;
 }
 
@@ -463,11 +489,10 @@ static int decay_rank(decay_job *j, vs__topk *t, size_t window, const float *qv,
         return vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
     for (size_t i = 0; i < t->n && !rc; i++) rc = decay_add(j, t->h[i], vec_score(j->kind, t->h[i].score), e);
     if (rc) return rc;
-    if (j->n) qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
-    if (t->n >= window) { /* the window did not hold every allowed row: stage B */
+    if (t->n >= window) /* the window did not hold every allowed row: stage B */
         if ((rc = decay_stage_b(j, qv, vec_score(j->kind, t->h[t->n - 1].score), e))) return rc;
-        if (j->n) qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
-    }
+    if ((rc = decay_exact(j, e))) return rc;
+    if (j->n) qsort(j->d, j->n, sizeof *j->d, dhit_cmp);
     *out = j->d;
     *nout = j->n;
     return VS_OK;
