@@ -247,11 +247,11 @@ static vs__geo_region *region_alloc(int kind) {
 }
 
 /* Makes the covering (min_level/max_level from the caller) and hands the region out. */
-static int finish(vs__geo_region *r, int min_level, int max_level, vs__geo_region **out,
-                  vs__err *e) {
+static int finish_cells(vs__geo_region *r, int min_level, int max_level, int max_cells,
+                        vs__geo_region **out, vs__err *e) {
     vs__s2_cover_opts o;
     vs__s2_cover_opts_init(&o);
-    o.max_cells = VS__GEO_COVER_CELLS;
+    o.max_cells = max_cells;
     o.max_level = max_level < 0 ? 0 : max_level > VS__S2_MAX_LEVEL ? VS__S2_MAX_LEVEL : max_level;
     o.min_level = min_level < 0 ? 0 : min_level > o.max_level ? o.max_level : min_level;
     if (vs__s2_cover(vs__geo_region_relate, r, &o, &r->cov)) {
@@ -260,6 +260,11 @@ static int finish(vs__geo_region *r, int min_level, int max_level, vs__geo_regio
     }
     *out = r;
     return VS_OK;
+}
+
+static int finish(vs__geo_region *r, int min_level, int max_level, vs__geo_region **out,
+                  vs__err *e) {
+    return finish_cells(r, min_level, max_level, VS__GEO_COVER_CELLS, out, e);
 }
 
 /* Covering levels for a region of the given extents (radians): no cell coarser than
@@ -322,6 +327,11 @@ static void cap_prepare(geo_cap *c) {
 
 int vs__geo_cap_new(double lat, double lon, double radius_m, vs__geo_region **out,
                     vs__err *e) {
+    return vs__geo_cap_new_cells(lat, lon, radius_m, VS__GEO_COVER_CELLS, out, e);
+}
+
+int vs__geo_cap_new_cells(double lat, double lon, double radius_m, int max_cells,
+                          vs__geo_region **out, vs__err *e) {
     char b[40];
     *out = NULL;
     int rc = check_point(e, "center ", lat, lon);
@@ -336,11 +346,11 @@ int vs__geo_cap_new(double lat, double lon, double radius_m, vs__geo_region **ou
     c->lon = lon;
     c->radius = radius_m > 0 ? radius_m : 0;
     cap_prepare(c);
-    if (c->all) return finish(r, 0, 0, out, e);
+    if (c->all) return finish_cells(r, 0, 0, max_cells, out, e);
     double th = c->radius / VS__GEO_EARTH_RADIUS;
     int lo, hi;
     levels(th, 2 * th, &lo, &hi); /* max_level: cells >= r/50 */
-    return finish(r, lo, hi, out, e);
+    return finish_cells(r, lo, hi, max_cells, out, e);
 }
 
 static int cap_contains(const geo_cap *c, double lat, double lon) {

@@ -88,6 +88,10 @@ typedef struct vs__geo_region vs__geo_region;
  * most 1000: 1 exterior, 999 holes)". Indexes are 0-based, as in the request's arrays:
  * "hole 0" is the first interior ring (ring 1), "point 0" a ring's first point. */
 int vs__geo_cap_new(double lat, double lon, double radius_m, vs__geo_region **out, vs__err *e);
+/* The same with a covering of at most about max_cells cells (fewer cells: a faster
+ * covering, a looser superset — for callers that check points cheaply anyway). */
+int vs__geo_cap_new_cells(double lat, double lon, double radius_m, int max_cells,
+                          vs__geo_region **out, vs__err *e);
 /* top-left (north-west) and bottom-right (south-east) corners, Qdrant's order. north <
  * south is VS_EINVAL. */
 int vs__geo_rect_new(double north, double west, double south, double east,

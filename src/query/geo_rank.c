@@ -272,8 +272,7 @@ static int nhit_row_cmp(const void *a, const void *b) {
     return (x->d > y->d) - (x->d < y->d);
 }
 
-/* The segment's geo index on the key (covering every row), or NULL. */
-static const vs__pidx *geo_index(const vs__segment *s, const char *path) {
+const vs__pidx *vs__geo_index_of(const vs__segment *s, const char *path) {
     for (uint32_t i = 0; i < s->npidx; i++) {
         const vs__pidx *x = s->pidx[i];
         if (vs__pidx_type(x) == VS_PINDEX_GEO && !strcmp(vs__pidx_path(x), path) &&
@@ -407,7 +406,7 @@ int vs__geo_nearest(vs__coll *c, const vs_geo_query *q, vs_result **out, vs__err
         }
         near_ctx x = {q, s, (uint32_t)si, f ? pl.bits : NULL, HUGE_VAL, NULL, 0, 0, 0};
         nheap t = {all + nall, 0, q->k};
-        const vs__pidx *ix = geo_index(s, vs__fpath_text(path));
+        const vs__pidx *ix = vs__geo_index_of(s, vs__fpath_text(path));
         if (!f || pl.allowed) rc = ix ? near_indexed(&x, ix, &t, e) : near_scan(&x, path, &fx, &t, e);
         if (s->is_mutable) vs__pindex_unlock_live(s);
         vs__plan_release(&pl);

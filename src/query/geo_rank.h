@@ -15,6 +15,11 @@
 
 int vs__geo_nearest(vs__coll *c, const vs_geo_query *q, vs_result **out, vs__err *e);
 
+/* The segment's geo index on the path (canonical text), covering every row, or NULL. A
+ * mutable segment's must be locked (engine/pindex.h) while it is read. */
+struct vs__pidx;
+const struct vs__pidx *vs__geo_index_of(const vs__segment *s, const char *path);
+
 /* Validates a decay (VS_EINVAL / VS_ERANGE with the field named) and compiles its path
  * into *path (owned by the caller, vs__fpath_free). */
 int vs__decay_prepare(const vs_decay *d, vs__fpath **path, vs__err *e);

@@ -14,6 +14,7 @@
 #include "geo/geo.h"
 #include "index/hnsw.h"
 #include "index/index.h"
+#include "index/payload_index.h"
 #include "engine/pindex.h"
 #include "query/filter.h"
 #include "query/geo_rank.h"
@@ -392,15 +393,52 @@ static double need_radius(const decay_job *j, double sc_c) {
 
 /* Stage B: rings of growing radius around the origin until no point outside the ring
  * can beat θ. sc_c: the window's worst vector score (natural units). */
+/* A ring's rows straight from a geo index: every indexed point in the covering of the
+ * ring's cap (a superset of the rows within r, which is all the bound needs), allowed by
+ * the query's filter and tombstones and not yet seen, marked in rb and listed for the
+ * clean-up. */
+typedef struct ring_scan {
+    const vs__segment *s;
+    const uint64_t *ub, *seen;
+    uint64_t *rb;
+    uint32_t *list;
+    size_t n, cap;
+    int oom;
+} ring_scan;
+
+static int on_ring_point(void *arg, uint32_t row, double lat, double lon) {
+    ring_scan *x = arg;
+    (void)lat, (void)lon;
+    uint64_t bit = 1ull << (row & 63);
+    if ((x->rb[row >> 6] & bit) || (x->seen[row >> 6] & bit)) return 0;
+    if (x->ub ? !(x->ub[row >> 6] & bit) : vs__seg_deleted(x->s, row)) return 0;
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 256;
+        uint32_t *l = vs__realloc(x->list, nc * sizeof *l);
+        if (!l) {
+            x->oom = 1;
+            return 1;
+        }
+        x->list = l;
+        x->cap = nc;
+    }
+    x->list[x->n++] = row;
+    x->rb[row >> 6] |= bit;
+    return 0;
+}
+
 static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e) {
     const vs_decay *dc = j->q->decay;
     int rc = VS_OK;
     /* even at t = 1 nothing outside the window reaches θ: the window decided */
     double top = vs__decay_combine(dc, j->metric, sc_c, 1.0);
-    if ((j->metric == VS_METRIC_L2 ? -top : top) < theta_key(j)) return VS_OK;
+    if ((j->metric == VS_METRIC_L2 ? -top : top) <= theta_key(j)) return VS_OK;
     uint64_t **seen = vs__calloc(j->nseg, sizeof *seen), **ub = vs__calloc(j->nseg, sizeof *ub);
+    uint64_t **rb = vs__calloc(j->nseg, sizeof *rb);
     size_t *un = vs__calloc(j->nseg, sizeof *un);
-    if (!seen || !ub || !un) rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+    ring_scan sc;
+    memset(&sc, 0, sizeof sc);
+    if (!seen || !ub || !un || !rb) rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
     /* per segment: the rows already among the candidates, the query filter's rows */
     for (size_t si = 0; si < j->nseg && !rc; si++) {
         vs__segment *s = j->segs[si];
@@ -425,14 +463,14 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
     double t_cap = 1;
     /* The first ring: the radius θ already demands (every point farther than it has a
      * term too small for the window's worst score to reach θ) when that is closer than
-     * offset + scale; later rings jump to the radius the risen θ demands, growing at
-     * least 1.5× and at most 8× per step. */
+     * offset + scale; later rings go to the radius the risen θ demands (at most 8× the
+     * last), after which the bound stops the walk. */
     double r = dc->offset + dc->scale, dn = need_radius(j, sc_c);
     if (dn < r) r = dn > 1 ? dn : 1;
     for (; !rc;) {
         int all = r >= VS__GEO_RADIUS_MAX;
         vs__filter *geo = NULL;
-        if (!all && (rc = ring_filter(dc, r, &geo, e))) break;
+        vs__geo_region *cap = NULL;
         for (size_t si = 0; si < j->nseg && !rc; si++) {
             vs__segment *s = j->segs[si];
             if (s->rows == s->ndeleted || !un[si]) continue;
@@ -440,6 +478,32 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
             memset(&pb, 0, sizeof pb);
             const uint64_t *bits = ub[si];
             size_t allowed = un[si];
+            plan_lock(s);
+            const vs__pidx *gx = all ? NULL : vs__geo_index_of(s, vs__fpath_text(j->path));
+            if (gx) { /* the index gives the ring's rows: no filter, no payload */
+                /* 8 cells: a ring's extra points cost a bitmap bit, cells cost relate calls */
+                if (!cap && (rc = vs__geo_cap_new_cells(dc->lat, dc->lon, r, 8, &cap, e))) {
+                    plan_unlock(s);
+                    break;
+                }
+                if (!rb[si] && !(rb[si] = vs__calloc((s->rows + 63) / 64 + 1, 8))) {
+                    plan_unlock(s);
+                    rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+                    break;
+                }
+                sc.s = s, sc.ub = ub[si], sc.seen = seen[si], sc.rb = rb[si], sc.n = 0;
+                vs__pidx_geo_scan(gx, vs__geo_region_covering(cap), on_ring_point, &sc);
+                plan_unlock(s);
+                if (sc.oom) {
+                    rc = vs__errf(e, VS_ENOMEM, "out of memory rescoring with a decay");
+                    break;
+                }
+                if (sc.n) rc = ring_segment(j, si, qv, rb[si], sc.n, t_cap, seen[si], e);
+                for (size_t i = 0; i < sc.n; i++) rb[si][sc.list[i] >> 6] = 0;
+                continue;
+            }
+            plan_unlock(s);
+            if (!all && !geo && (rc = ring_filter(dc, r, &geo, e))) break;
             if (geo) {
                 plan_lock(s);
                 rc = vs__plan_bits(s, geo, j->fx, &pb, e);
@@ -459,19 +523,23 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
             vs__plan_release(&pb);
         }
         vs__filter_free(geo);
-        if (all) break;
-        /* outside the ring: vector score <= sc_c, term <= t(r) */
+        vs__geo_region_free(cap);
+        if (all || rc) break;
+        /* outside the ring: vector score <= sc_c, term <= t(r); a tie cannot displace */
         double bound = vs__decay_combine(dc, j->metric, sc_c, vs__decay_term(dc, r));
-        if ((j->metric == VS_METRIC_L2 ? -bound : bound) < theta_key(j)) break;
+        if ((j->metric == VS_METRIC_L2 ? -bound : bound) <= theta_key(j)) break;
         t_cap = vs__decay_term(dc, r);
         dn = need_radius(j, sc_c);
-        r = fmin(fmax(dn, 1.5 * r), 8 * r);
+        r = dn > r ? fmin(dn, 8 * r) : 1.5 * r;
     }
     for (size_t si = 0; seen && si < j->nseg; si++) vs__free(seen[si]);
     for (size_t si = 0; ub && si < j->nseg; si++) vs__free(ub[si]);
+    for (size_t si = 0; rb && si < j->nseg; si++) vs__free(rb[si]);
     vs__free(seen);
     vs__free(ub);
+    vs__free(rb);
     vs__free(un);
+    vs__free(sc.list);
     return rc;
 }
 
