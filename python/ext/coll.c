@@ -493,6 +493,19 @@ static int result_arrays(PyObject *res, vs_result *r, uint32_t k, int rc, const 
     return 0;
 }
 
+/* (Result, ids, scores): the result wrapped with its (nq, k) arrays (result_arrays). */
+static PyObject *result_tuple(CollObject *c, vs_result *r, uint32_t k, int mrc, const int64_t *mi,
+                              const float *ms) {
+    PyObject *res = vsx_result_wrap(r, (int)c->nfields);
+    if (!res) return NULL;
+    PyObject *ids, *sc;
+    if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
+        Py_DECREF(res);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", res, ids, sc);
+}
+
 /* A decay tuple (func, key, lat, lon, scale, offset, decay, combine, weight, candidates)
  * into *d; d->key points into the tuple's str, which the caller's args keep alive. */
 static int decay_from_py(PyObject *t, vs_decay *d) {
@@ -557,15 +570,11 @@ static PyObject *Coll_query(CollObject *c, PyObject *args) {
         if (!rc && !(flags & VS_QUERY_EXPLAIN)) mrc = vs_result_matrix(r, k, &mi, &ms));
     vsx_vecs_release(&v);
     if (rc) return vsx_failed(rc, msg);
-    PyObject *res = vsx_result_wrap(r, (int)c->nfields);
-    if (!res) return NULL;
-    if (flags & VS_QUERY_EXPLAIN) return Py_BuildValue("(NOO)", res, Py_None, Py_None);
-    PyObject *ids, *sc;
-    if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
-        Py_DECREF(res);
-        return NULL;
+    if (flags & VS_QUERY_EXPLAIN) {
+        PyObject *res = vsx_result_wrap(r, (int)c->nfields);
+        return res ? Py_BuildValue("(NOO)", res, Py_None, Py_None) : NULL;
     }
-    return Py_BuildValue("(NNN)", res, ids, sc);
+    return result_tuple(c, r, k, mrc, mi, ms);
 }
 
 /* nearest(key, lat, lon, k, max_distance, filter, with) -> (Result, ids (1, k),
@@ -585,14 +594,7 @@ static PyObject *Coll_nearest(CollObject *c, PyObject *args) {
     const float *ms = NULL;
     RUN(c, rc, msg, rc = vs_geo_nearest(h, &q, &r); if (!rc) mrc = vs_result_matrix(r, k, &mi, &ms));
     if (rc) return vsx_failed(rc, msg);
-    PyObject *res = vsx_result_wrap(r, (int)c->nfields);
-    if (!res) return NULL;
-    PyObject *ids, *sc;
-    if (result_arrays(res, r, k, mrc, mi, ms, &ids, &sc) < 0) {
-        Py_DECREF(res);
-        return NULL;
-    }
-    return Py_BuildValue("(NNN)", res, ids, sc);
+    return result_tuple(c, r, k, mrc, mi, ms);
 }
 
 /* A loop of single-vector queries entirely in C, timed in C: the baseline the Python

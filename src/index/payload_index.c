@@ -597,6 +597,12 @@ static size_t lower(const vs__pidx *x, uint64_t k) {
     return lo;
 }
 
+/* Geo: the sorted entries whose leaf cell lies in S2 cell `cell`, [*a, *b). */
+static void cell_slice(const vs__pidx *x, vs__s2cell cell, size_t *a, size_t *b) {
+    *a = lower(x, vs__s2_range_min(cell));
+    *b = lower(x, vs__s2_range_max(cell) + 1);
+}
+
 /* The query keys of an EQ leaf the index answers (vs__pidx_answers), sorted; *nk may be
  * 0 (no value can be present: matches nothing). keys must hold nnum + nstr + 2. */
 static void eq_keys(const vs__pidx *x, const vs__fleaf *lf, uint64_t *keys, size_t *nk) {
@@ -761,8 +767,11 @@ double vs__pidx_estimate(const vs__pidx *x, const vs__fleaf *lf, int *exact) {
          * checked by vs__pidx_rows_of, so the answer itself is exact). */
         const vs__s2_covering *cv = vs__geo_region_covering(lf->geo);
         size_t c = 0;
-        for (size_t i = 0; i < cv->n; i++)
-            c += lower(x, vs__s2_range_max(cv->cells[i]) + 1) - lower(x, vs__s2_range_min(cv->cells[i]));
+        for (size_t i = 0; i < cv->n; i++) {
+            size_t a, b;
+            cell_slice(x, cv->cells[i], &a, &b);
+            c += b - a;
+        }
         return (double)(c + (x->n - x->nsorted));
     }
     }
@@ -837,8 +846,8 @@ int vs__pidx_rows_of(const vs__pidx *x, const vs__fleaf *lf, uint64_t *bits, int
          * tested exactly with the coordinates kept beside the keys. */
         const vs__s2_covering *cv = vs__geo_region_covering(lf->geo);
         for (size_t i = 0; i < cv->n; i++) {
-            size_t a = lower(x, vs__s2_range_min(cv->cells[i]));
-            size_t b = lower(x, vs__s2_range_max(cv->cells[i]) + 1);
+            size_t a, b;
+            cell_slice(x, cv->cells[i], &a, &b);
             if (cv->inside[i]) {
                 for (size_t j = a; j < b; j++) bits[x->row[j] >> 6] |= 1ull << (x->row[j] & 63);
                 continue;
@@ -860,8 +869,9 @@ int vs__pidx_geo_scan(const vs__pidx *x, const vs__s2_covering *cv, vs__pidx_geo
                       void *ctx) {
     if (x->type != VS_PINDEX_GEO) return 0;
     for (size_t i = 0; i < cv->n; i++) {
-        size_t b = lower(x, vs__s2_range_max(cv->cells[i]) + 1);
-        for (size_t j = lower(x, vs__s2_range_min(cv->cells[i])); j < b; j++) {
+        size_t a, b;
+        cell_slice(x, cv->cells[i], &a, &b);
+        for (size_t j = a; j < b; j++) {
             int r = fn(ctx, x->row[j], x->ll[2 * j], x->ll[2 * j + 1]);
             if (r) return r;
         }

@@ -80,6 +80,31 @@ double vs__decay_combine(const vs_decay *d, int metric, double s, double t) {
     return s * t;
 }
 
+double vs__decay_t_needed(const vs_decay *dc, int metric, double sc, double tk) {
+    double w = dc->weight;
+    if (tk == -HUGE_VAL) return 0;
+    if (metric == VS_METRIC_L2) {
+        double lim = -tk; /* combined distance must be <= lim */
+        if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (sc - lim) / w : (sc <= lim ? 0 : 2);
+        if (lim <= 0) return sc == 0 && lim == 0 ? 0 : 2;
+        return sc / lim;
+    }
+    if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (tk - sc) / w : (sc >= tk ? 0 : 2);
+    if (sc > 0) return tk / sc;
+    if (sc == 0) return tk <= 0 ? 0 : 2;
+    return tk >= 0 ? 2 : sc / tk;
+}
+
+double vs__decay_radius(const vs_decay *d, double t) {
+    double x;
+    switch (d->func) {
+    case VS_DECAY_LINEAR: x = (1 - t) / (1 - d->decay); break;
+    case VS_DECAY_EXP: x = log(t) / log(d->decay); break;
+    default: x = sqrt(log(t) / log(d->decay)); break;
+    }
+    return d->offset + x * d->scale;
+}
+
 /* ------------------------------------------------------- payload points ---- */
 
 typedef struct pdist {
@@ -96,10 +121,10 @@ static int on_point(void *arg, const vs__fval *v) {
     return 0;
 }
 
-/* Collects the points' lower bounds first, so that a row beyond the cutoff costs no
- * geodesic at all. */
+/* The points of a payload with the bound of the nearest (a few inline; more are walked
+ * again, pruning by the best so far). */
 typedef struct pcoll {
-    double lat, lon, cutoff;
+    double lat, lon;
     double pts[16][2];
     size_t n;
     double lo;   /* min lower bound over all points */
@@ -121,18 +146,13 @@ static int on_collect(void *arg, const vs__fval *v) {
 }
 
 int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
-                             size_t len, double lat, double lon, double cutoff, double *metres,
-                             vs__err *e) {
+                             size_t len, double lat, double lon, double *metres, vs__err *e) {
     pcoll c;
-    c.lat = lat, c.lon = lon, c.cutoff = cutoff, c.n = 0, c.lo = 0, c.amin = 0;
+    c.lat = lat, c.lon = lon, c.n = 0, c.lo = 0, c.amin = 0;
     int rc = payload ? vs__fpath_values(path, fx, payload, len, on_collect, &c, e) : 0;
     if (rc < 0) return rc;
     if (c.n == 0) {
         *metres = -1;
-        return VS_OK;
-    }
-    if (c.lo > cutoff) {
-        *metres = -2;
         return VS_OK;
     }
     if (c.n > 16) { /* many locations: walk them again, pruning by the best so far */
@@ -154,7 +174,7 @@ int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const ch
 int vs__geo_payload_bounds(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
                            size_t len, double lat, double lon, double *lo, double *hi, vs__err *e) {
     pcoll c;
-    c.lat = lat, c.lon = lon, c.cutoff = HUGE_VAL, c.n = 0, c.lo = 0, c.amin = 0;
+    c.lat = lat, c.lon = lon, c.n = 0, c.lo = 0, c.amin = 0;
     int rc = payload ? vs__fpath_values(path, fx, payload, len, on_collect, &c, e) : 0;
     if (rc < 0) return rc;
     if (c.n == 0) {

@@ -28,14 +28,16 @@ double vs__decay_term(const vs_decay *d, double metres);
 /* The combined score of a vector score s (metric: enum vs_metric; for l2, s is the
  * Euclidean distance). */
 double vs__decay_combine(const vs_decay *d, int metric, double s, double t);
+/* The smallest term with which a vector score s reaches the key tk (keys: higher is
+ * better; l2 keys are negated combined distances): > 1 never, <= 0 always. */
+double vs__decay_t_needed(const vs_decay *d, int metric, double s, double tk);
+/* The distance at which the term falls to t (0 < t <= 1): vs__decay_term's inverse. */
+double vs__decay_radius(const vs_decay *d, double t);
 
 /* The distance in metres from (lat, lon) to the nearest geo point of the payload at
- * path; -1 when it holds none; -2 when every point is provably farther than cutoff
- * metres (no geodesic is computed then; pass HUGE_VAL for none). Negative code only on
- * failure (out of memory). */
+ * path; -1 when it holds none. Negative code only on failure (out of memory). */
 int vs__geo_payload_distance(const vs__fpath *path, vs__filter_ctx *fx, const char *payload,
-                             size_t len, double lat, double lon, double cutoff, double *metres,
-                             vs__err *e);
+                             size_t len, double lat, double lon, double *metres, vs__err *e);
 
 /* Bounds on that distance from the sphere alone (no geodesic): lo <= distance <= hi;
  * both -1 when the payload holds no point. */

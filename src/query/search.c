@@ -54,6 +54,15 @@ static void plan_unlock(vs__segment *s) {
     if (s->is_mutable) vs__pindex_unlock_live(s);
 }
 
+/* vs__plan_bits with the segment's live indexes locked for it. */
+static int plan_bits_locked(vs__segment *s, const vs__filter *f, vs__filter_ctx *fx,
+                            vs__seg_plan *p, vs__err *e) {
+    plan_lock(s);
+    int rc = vs__plan_bits(s, f, fx, p, e);
+    plan_unlock(s);
+    return rc;
+}
+
 /* Moves the hits of a per-segment heap into the query's heap. */
 static void topk_merge(vs__topk *dst, const vs__topk *src) {
     for (size_t i = 0; i < src->n; i++) vs__topk_push(dst, src->h[i].score, src->h[i].slot, src->h[i].row);
@@ -121,9 +130,7 @@ static int post_one(seg_job *j, const float *q, vs__topk *t, vs__err *e) {
     }
     j->fallbacks++;
     if (!j->plan->bits) {
-        plan_lock(j->s);
-        rc = vs__plan_bits(j->s, j->flt, j->fx, j->plan, e);
-        plan_unlock(j->s);
+        rc = plan_bits_locked(j->s, j->flt, j->fx, j->plan, e);
         if (rc) return rc;
     }
     return graph_one(j, q, t, e);
@@ -248,23 +255,6 @@ static double vec_score(int kind, float raw) {
     return kind == VS__SCORE_NEGL2 ? sqrt(raw < 0 ? -raw : 0) : raw;
 }
 
-/* The smallest term with which a vector score sc reaches the key θk (higher keys are
- * better; l2 keys are negated distances): > 1 never, <= 0 always. */
-static double t_needed(const vs_decay *dc, int metric, double sc, double tk) {
-    double w = dc->weight;
-    if (tk == -HUGE_VAL) return 0;
-    if (metric == VS_METRIC_L2) {
-        double lim = -tk; /* combined distance must be <= lim */
-        if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (sc - lim) / w : (sc <= lim ? 0 : 2);
-        if (lim <= 0) return sc == 0 && lim == 0 ? 0 : 2;
-        return sc / lim;
-    }
-    if (dc->combine == VS_COMBINE_SUM) return w > 0 ? (tk - sc) / w : (sc >= tk ? 0 : 2);
-    if (sc > 0) return tk / sc;
-    if (sc == 0) return tk <= 0 ? 0 : 2;
-    return tk >= 0 ? 2 : sc / tk;
-}
-
 static double dkey(const decay_job *j, double sc, double m) {
     double cs = vs__decay_combine(j->q->decay, j->metric, sc, vs__decay_term(j->q->decay, m));
     return j->metric == VS_METRIC_L2 ? -cs : cs;
@@ -277,7 +267,7 @@ static double dkey(const decay_job *j, double sc, double m) {
  * top k (decay_exact) — a handful instead of every candidate. */
 static int decay_add(decay_job *j, vs__hit h, double sc, vs__err *e) {
     const vs_decay *dc = j->q->decay;
-    if (t_needed(dc, j->metric, sc, theta_key(j)) > 1) return VS_OK;
+    if (vs__decay_t_needed(dc, j->metric, sc, theta_key(j)) > 1) return VS_OK;
     size_t len;
     const char *pl = vs__seg_payload(j->segs[h.slot], h.row, &len);
     double lo, hi;
@@ -309,24 +299,13 @@ static int decay_exact(decay_job *j, vs__err *e) {
         size_t len;
         const char *pl = vs__seg_payload(j->segs[d->h.slot], d->h.row, &len);
         double m;
-        int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, HUGE_VAL, &m, e);
+        int rc = vs__geo_payload_distance(j->path, j->fx, pl, len, dc->lat, dc->lon, &m, e);
         if (rc) return rc;
         d->key = d->key_hi = dkey(j, d->sc, m);
         d->score = j->metric == VS_METRIC_L2 ? -d->key : d->key;
         d->exact = 1;
     }
     return VS_OK;
-}
-
-/* The distance at which the term falls to t (0 < t <= 1). */
-static double decay_radius(const vs_decay *dc, double t) {
-    double x;
-    switch (dc->func) {
-    case VS_DECAY_LINEAR: x = (1 - t) / (1 - dc->decay); break;
-    case VS_DECAY_EXP: x = log(t) / log(dc->decay); break;
-    default: x = sqrt(log(t) / log(dc->decay)); break;
-    }
-    return dc->offset + x * dc->scale;
 }
 
 /* A geo_radius filter on the decay's key: r metres around its origin. */
@@ -385,10 +364,10 @@ static int ring_segment(decay_job *j, size_t si, const float *qv, const uint64_t
 /* How far from the origin a point with the window's worst vector score sc_c can still
  * reach θ (HUGE_VAL: anywhere; 0: nowhere). */
 static double need_radius(const decay_job *j, double sc_c) {
-    double tn = t_needed(j->q->decay, j->metric, sc_c, theta_key(j));
+    double tn = vs__decay_t_needed(j->q->decay, j->metric, sc_c, theta_key(j));
     if (tn > 1) return 0;
     if (tn <= 0) return HUGE_VAL;
-    return decay_radius(j->q->decay, tn) * (1 + 1e-12) + 1e-6;
+    return vs__decay_radius(j->q->decay, tn) * (1 + 1e-12) + 1e-6;
 }
 
 /* Stage B: rings of growing radius around the origin until no point outside the ring
@@ -450,9 +429,7 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
         if (j->flt) {
             vs__seg_plan pa;
             memset(&pa, 0, sizeof pa);
-            plan_lock(s);
-            rc = vs__plan_bits(s, j->flt, j->fx, &pa, e);
-            plan_unlock(s);
+            rc = plan_bits_locked(s, j->flt, j->fx, &pa, e);
             ub[si] = pa.bits;
             un[si] = pa.allowed;
         }
@@ -505,9 +482,7 @@ static int decay_stage_b(decay_job *j, const float *qv, double sc_c, vs__err *e)
             plan_unlock(s);
             if (!all && !geo && (rc = ring_filter(dc, r, &geo, e))) break;
             if (geo) {
-                plan_lock(s);
-                rc = vs__plan_bits(s, geo, j->fx, &pb, e);
-                plan_unlock(s);
+                rc = plan_bits_locked(s, geo, j->fx, &pb, e);
                 if (!rc && ub[si]) {
                     allowed = 0;
                     for (size_t w = 0; w < (s->rows + 63) / 64; w++) {
@@ -862,9 +837,7 @@ int vs__count(vs__coll *c, const char *filter, uint64_t *count, vs__err *e) {
         for (size_t i = 0; i < n && !rc; i++) {
             vs__seg_plan pl;
             memset(&pl, 0, sizeof pl);
-            plan_lock(segs[i]);
-            rc = vs__plan_bits(segs[i], f, &fx, &pl, e);
-            plan_unlock(segs[i]);
+            rc = plan_bits_locked(segs[i], f, &fx, &pl, e);
             if (rc) break;
             total += pl.allowed;
             vs__plan_release(&pl);
@@ -1007,9 +980,7 @@ int vs__scroll(vs__coll *c, const vs_id *offset, uint32_t limit, const char *fil
         for (size_t i = 0; i < nseg && !rc; i++) {
             vs__seg_plan pl;
             memset(&pl, 0, sizeof pl);
-            plan_lock(segs[i]);
-            rc = vs__plan_bits(segs[i], f, &fx, &pl, e);
-            plan_unlock(segs[i]);
+            rc = plan_bits_locked(segs[i], f, &fx, &pl, e);
             bits[i] = pl.bits; /* taken over */
         }
         if (rc) goto done;
