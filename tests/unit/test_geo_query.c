@@ -357,7 +357,10 @@ TEST(geo, filters_agree_with_reference_with_and_without_index) {
     ASSERT_EQ(npi, 1);
     ASSERT_EQ(pi[0].type, VS_PINDEX_GEO);
     size_t valid = 0;
-    for (size_t i = 0; i < n; i++) valid += (size_t)p[i].n;
+    /* one entry per distinct location of a row (a row may name the same point twice:
+     * a zero-radius cap's center drawn for both of its locations) */
+    for (size_t i = 0; i < n; i++)
+        valid += (size_t)p[i].n - (p[i].n == 2 && p[i].lat[0] == p[i].lat[1] && p[i].lon[0] == p[i].lon[1]);
     ASSERT_EQ(pi[0].entries, valid);
     vs_free(pi);
     vs_coll_close(c);
